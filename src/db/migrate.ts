@@ -1,0 +1,153 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { PoolClient } from 'pg';
+import type { Database, Queryable } from './client';
+
+/**
+ * Our own migration runner, because the Prisma CLI cannot migrate here (its schema engine
+ * is a downloaded binary) nor ever migrate PGlite. It keeps Prisma's layout and ledger so
+ * that `prisma migrate deploy` would agree on a machine that has the engine:
+ * `prisma/migrations/<timestamp>_<name>/migration.sql`, applied in name order, each file
+ * as one script in its own transaction, recorded in `_prisma_migrations` with Prisma's
+ * checksum (the SHA-256 of the file). On PostgreSQL a session advisory lock makes
+ * concurrent runners take turns; PGlite is single-process by construction.
+ */
+
+export interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export interface MigrationStatus {
+  applied: string[];
+  pending: string[];
+}
+
+/** A migration file changed after it was applied, or the ledger names an unknown one. */
+export class MigrationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MigrationError';
+  }
+}
+
+const LOCK_KEY = 727_001; // arbitrary, constant: the migration lock of this project
+const LEDGER = 'public._prisma_migrations';
+
+/** The project's migrations folder, found from this file in src/ or dist/src/. */
+export function defaultMigrationsDir(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'prisma', 'migrations');
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  throw new MigrationError(`no prisma/migrations folder above ${__dirname}`);
+}
+
+export function readMigrations(dir = defaultMigrationsDir()): Migration[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(dir, entry.name, 'migration.sql')))
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => {
+      const sql = fs.readFileSync(path.join(dir, name, 'migration.sql'), 'utf8');
+      return { name, sql, checksum: crypto.createHash('sha256').update(sql).digest('hex') };
+    });
+}
+
+/** Applies every pending migration; returns the names applied by this call. */
+export async function migrate(db: Database, dir = defaultMigrationsDir()): Promise<string[]> {
+  const migrations = readMigrations(dir);
+  const lockClient = db.pool ? await db.pool.connect() : undefined;
+  // everything runs on the connection that holds the lock: a pool of one must not wait for itself
+  const runner = lockClient ? onClient(lockClient) : db;
+  try {
+    await lockClient?.query('select pg_advisory_lock($1)', [LOCK_KEY]);
+    await runner.exec(`
+      create table if not exists ${LEDGER} (
+        id varchar(36) primary key not null,
+        checksum varchar(64) not null,
+        finished_at timestamptz,
+        migration_name varchar(255) not null,
+        logs text,
+        rolled_back_at timestamptz,
+        started_at timestamptz not null default now(),
+        applied_steps_count integer not null default 0
+      )`);
+    const applied = await appliedChecksums(runner);
+    verify(migrations, applied);
+    const done: string[] = [];
+    for (const migration of migrations.filter((m) => !applied.has(m.name))) {
+      await runner.transaction(async (tx) => {
+        await tx.exec(migration.sql);
+        await tx.query(
+          `insert into ${LEDGER} (id, checksum, finished_at, migration_name, applied_steps_count)
+           values ($1, $2, now(), $3, 1)`,
+          [crypto.randomUUID(), migration.checksum, migration.name],
+        );
+      });
+      done.push(migration.name);
+    }
+    return done;
+  } finally {
+    if (lockClient) {
+      await lockClient.query('select pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+      lockClient.release();
+    }
+  }
+}
+
+/** What is applied and what is pending; throws {@link MigrationError} on a changed file. */
+export async function migrationStatus(db: Database, migrations = readMigrations()): Promise<MigrationStatus> {
+  const [{ exists }] = await db.query<{ exists: boolean }>(`select to_regclass($1) is not null as exists`, [LEDGER]);
+  const applied = exists ? await appliedChecksums(db) : new Map<string, string>();
+  verify(migrations, applied);
+  return {
+    applied: migrations.filter((m) => applied.has(m.name)).map((m) => m.name),
+    pending: migrations.filter((m) => !applied.has(m.name)).map((m) => m.name),
+  };
+}
+
+async function appliedChecksums(db: Queryable): Promise<Map<string, string>> {
+  const rows = await db.query<{ migration_name: string; checksum: string }>(
+    `select migration_name, checksum from ${LEDGER} where finished_at is not null and rolled_back_at is null`,
+  );
+  return new Map(rows.map((row) => [row.migration_name, row.checksum]));
+}
+
+/** One pooled connection as the runner's database, transactions included. */
+function onClient(client: PoolClient): Pick<Database, 'query' | 'exec' | 'transaction'> {
+  const queryable: Queryable = {
+    query: async <T>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as T[],
+    exec: async (sql: string) => void (await client.query(sql)),
+  };
+  return {
+    ...queryable,
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      await client.query('begin');
+      try {
+        const result = await fn(queryable);
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback').catch(() => undefined);
+        throw error;
+      }
+    },
+  };
+}
+
+function verify(migrations: Migration[], applied: Map<string, string>): void {
+  for (const migration of migrations) {
+    const checksum = applied.get(migration.name);
+    if (checksum !== undefined && checksum !== migration.checksum) {
+      throw new MigrationError(
+        `migration ${migration.name}/migration.sql was changed after it was applied ` +
+          `(checksum ${migration.checksum.slice(0, 12)}…, applied ${checksum.slice(0, 12)}…); ` +
+          'restore the file and add a new migration instead',
+      );
+    }
+  }
+}
