@@ -1,0 +1,307 @@
+import crypto from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import WebSocket from 'ws';
+import type { Authenticator, Principal } from '../auth/api-keys';
+import type { Queryable } from '../db/client';
+import { AppError, ErrorCode, conflict } from '../errors';
+import type { Logger } from '../logger';
+import type { AgentLifecycleService } from '../registrations/agent-lifecycle.service';
+import { loadAgentConfiguration } from './configuration';
+import { authFailed, invalidMessage, invalidParams, methodNotFound, rateLimited, toErrorBody } from './errors';
+import { type ClientFrame, echoableId, parseFrame } from './messages';
+import {
+  type DeregisterResult,
+  type HeartbeatResult,
+  type MessageId,
+  MessageType,
+  Method,
+  type RegisterResult,
+  type ServerMessage,
+  WsErrorCode,
+} from './protocol';
+import { TokenBucket } from './rate-limit';
+
+/** What a connection needs from its server. */
+export interface ConnectionContext {
+  auth: Authenticator;
+  lifecycle: AgentLifecycleService;
+  db: Queryable;
+  logger: Logger;
+  rateLimitPerSec: number;
+  rateBurst: number;
+  /** The connection now serves this configuration (for config.updated). */
+  bind(connection: AgentConnection): void;
+  unbind(connection: AgentConnection): void;
+  /** True while the server shuts down: closes then are not agent disconnects. */
+  closing(): boolean;
+  /** Keeps a write that outlives its socket (a disconnect) until shutdown awaits it. */
+  track(work: Promise<unknown>): void;
+}
+
+const AGENT_ROLES: readonly Principal['role'][] = ['agent', 'admin'];
+
+/** True for a principal that may act as an agent (roles agent and admin, of a tenant). */
+export function mayActAsAgent(principal: Principal | null): principal is Principal & { tenantId: string } {
+  return principal !== null && AGENT_ROLES.includes(principal.role) && principal.tenantId !== null;
+}
+
+/**
+ * One agent's socket: parses and rate-limits its frames, handles them one after the
+ * other (so a heartbeat sent right after a register sees the registration), and marks
+ * its instance disconnected when the socket closes without a deregister.
+ */
+export class AgentConnection {
+  /** A random id per connection: the default instance id, stored as connection_details.connection_id. */
+  readonly id = crypto.randomUUID();
+  tenantId: string | null = null;
+  instanceId: string | null = null;
+  configurationId: string | null = null;
+  /** The newest configuration version this connection was sent. */
+  configurationVersion = 0;
+  /** Answered a pong (or sent anything) since the last ping. */
+  alive = true;
+  /** The key this connection acts with (from the upgrade or the last register), checked again on every request. */
+  private key: string | null;
+  private principal: (Principal & { tenantId: string }) | null = null;
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private deregistered = false;
+  private refusedInARow = 0;
+  private readonly bucket: TokenBucket;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly socket: WebSocket,
+    private readonly request: IncomingMessage,
+    upgradeKey: string | null,
+    private readonly ctx: ConnectionContext,
+  ) {
+    this.key = upgradeKey;
+    this.bucket = new TokenBucket(ctx.rateLimitPerSec, ctx.rateBurst);
+    socket.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+    socket.on('close', () => this.onClose());
+    socket.on('error', (error) => ctx.logger.debug({ err: error, connectionId: this.id }, 'agent socket error'));
+  }
+
+  /** Settles when every frame received so far has been handled. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  send(message: ServerMessage): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  private onFrame(data: WebSocket.RawData, isBinary: boolean): void {
+    this.alive = true;
+    if (!this.bucket.take()) {
+      this.refusedInARow += 1;
+      this.replyError(null, undefined, rateLimited());
+      // a client that keeps flooding after `burst` refusals is not listening: drop it
+      if (this.refusedInARow > this.ctx.rateBurst) this.socket.close(WsErrorCode.RateLimited, 'rate limited');
+      return;
+    }
+    this.refusedInARow = 0;
+    let frame: ClientFrame;
+    try {
+      if (isBinary) throw invalidMessage('binary frames are not accepted; send JSON text');
+      frame = parseFrame(rawText(data));
+    } catch (error) {
+      this.replyError(idOf(data, isBinary), undefined, error);
+      return;
+    }
+    if (frame.type === MessageType.Ping) {
+      this.send({ type: MessageType.Pong, ...(frame.id !== undefined ? { id: frame.id } : {}) });
+      return;
+    }
+    if (frame.type === MessageType.Pong) return;
+    const { id, method, params } = frame;
+    if (this.ctx.closing()) {
+      this.replyError(id, method, new AppError(ErrorCode.UNAVAILABLE, 'the registry is shutting down; reconnect'));
+      return;
+    }
+    this.chain = this.chain.then(async () => {
+      try {
+        const result = await this.dispatch(method, params);
+        this.send({ type: MessageType.Response, id, method, result: result as unknown as Record<string, unknown> });
+      } catch (error) {
+        this.replyError(id, method, error);
+      }
+    });
+  }
+
+  private dispatch(method: string, params: Record<string, unknown>): Promise<unknown> {
+    switch (method) {
+      case Method.Register:
+        return this.register(params);
+      case Method.Heartbeat:
+        return this.heartbeat(params);
+      case Method.Deregister:
+        return this.deregister(params);
+      default:
+        return Promise.reject(methodNotFound(method));
+    }
+  }
+
+  private async register(params: Record<string, unknown>): Promise<RegisterResult> {
+    const auth = optionalObject(params.auth, 'auth');
+    const apiKey = optionalString(auth?.api_key, 'auth.api_key');
+    const claimedTenant = optionalString(auth?.tenant_id, 'auth.tenant_id');
+    const instanceParam = optionalString(params.instance_id, 'instance_id');
+    const details = optionalObject(params.connection_details, 'connection_details');
+
+    const key = apiKey ?? this.key;
+    const principal = key === null ? null : await this.ctx.auth.authenticate(key);
+    if (!mayActAsAgent(principal)) throw authFailed();
+    if (claimedTenant !== undefined && claimedTenant !== principal.tenantId) {
+      throw authFailed('auth.tenant_id does not match the API key');
+    }
+    const instanceId = instanceParam ?? this.instanceId ?? this.id;
+    if (this.instanceId !== null && (instanceId !== this.instanceId || principal.tenantId !== this.tenantId)) {
+      throw conflict(`this connection serves instance ${this.instanceId}; open another connection for another instance`);
+    }
+
+    const registered = await this.ctx.lifecycle.register(principal.tenantId, {
+      agentId: params.agent_id,
+      instanceId,
+      name: params.name,
+      capabilities: params.capabilities,
+      runtimeConfig: params.runtime_config,
+      connectionDetails: {
+        ...details,
+        transport: 'websocket',
+        connection_id: this.id,
+        remote_address: this.request.socket.remoteAddress ?? null,
+        user_agent: this.request.headers['user-agent'] ?? null,
+      },
+    });
+    this.key = key;
+    this.principal = principal;
+    this.checkedAt = performance.now();
+    this.tenantId = principal.tenantId;
+    this.instanceId = instanceId;
+    this.configurationId = registered.configId;
+    this.deregistered = false;
+    this.ctx.bind(this);
+
+    const configuration = await loadAgentConfiguration(this.ctx.db, principal.tenantId, registered.configId).catch(
+      (error: unknown) => {
+        this.ctx.logger.warn({ err: error, connectionId: this.id }, 'could not load the configuration of a registration');
+        return null;
+      },
+    );
+    if (configuration) this.configurationVersion = configuration.version;
+    return {
+      registration_id: registered.registrationId,
+      instance_id: instanceId,
+      is_new: registered.isNew,
+      message: registered.message,
+      heartbeat_interval_ms: registered.heartbeatIntervalMs,
+      connection_id: this.id,
+      configuration,
+    };
+  }
+
+  private async heartbeat(params: Record<string, unknown>): Promise<HeartbeatResult> {
+    const { tenantId, instanceId } = await this.target(params);
+    const ack = await this.ctx.lifecycle.heartbeat(
+      tenantId,
+      { instanceId, health: params.health, workload: params.workload },
+      'websocket',
+    );
+    return { registration_id: ack.registrationId, outcome: ack.outcome };
+  }
+
+  private async deregister(params: Record<string, unknown>): Promise<DeregisterResult> {
+    const { tenantId, instanceId } = await this.target(params);
+    const reason = optionalString(params.reason, 'reason', 200);
+    const result = await this.ctx.lifecycle.deregister(tenantId, instanceId, reason ?? 'deregistered');
+    if (instanceId === this.instanceId) this.deregistered = true;
+    return { registration_id: result.registrationId, was_active: result.wasActive };
+  }
+
+  /**
+   * The tenant and instance a heartbeat or deregister is about. The key is looked up again
+   * (at most once a second per connection, and cached for a few seconds by the
+   * authenticator), so a revoked key stops working and its socket is closed with 4001.
+   */
+  private async target(params: Record<string, unknown>): Promise<{ tenantId: string; instanceId: string }> {
+    const instanceParam = optionalString(params.instance_id, 'instance_id');
+    if (this.key === null) throw authFailed('register first, or authenticate the upgrade request');
+    const now = performance.now();
+    let principal = this.principal;
+    if (principal === null || now - this.checkedAt >= 1_000) {
+      const found = await this.ctx.auth.authenticate(this.key);
+      principal = mayActAsAgent(found) ? found : null;
+      this.principal = principal;
+      this.checkedAt = now;
+    }
+    if (principal === null || (this.tenantId !== null && principal.tenantId !== this.tenantId)) {
+      setImmediate(() => this.socket.close(WsErrorCode.AuthFailed, 'API key revoked'));
+      throw authFailed('the API key is no longer valid');
+    }
+    if (this.instanceId !== null && instanceParam !== undefined && instanceParam !== this.instanceId) {
+      throw invalidParams(`this connection serves instance ${this.instanceId}`, 'instance_id');
+    }
+    const instanceId = instanceParam ?? this.instanceId;
+    if (instanceId === null) {
+      throw new AppError(ErrorCode.NOT_REGISTERED, 'this connection has not registered an instance; call agent.register');
+    }
+    return { tenantId: principal.tenantId, instanceId };
+  }
+
+  private replyError(id: MessageId | null, method: string | undefined, error: unknown): void {
+    const { body, masked } = toErrorBody(error);
+    if (masked) this.ctx.logger.error({ err: error, connectionId: this.id, method }, 'agent request failed');
+    this.send({ type: MessageType.Error, id, ...(method ? { method } : {}), error: body });
+  }
+
+  private onClose(): void {
+    this.ctx.unbind(this);
+    if (this.ctx.closing() || this.instanceId === null || this.tenantId === null || this.deregistered) return;
+    const { tenantId, instanceId } = this;
+    // after the frames already received (a deregister in flight wins over the disconnect)
+    const work = this.chain.then(async () => {
+      if (this.deregistered) return;
+      try {
+        await this.ctx.lifecycle.disconnected(tenantId, instanceId, this.id);
+      } catch (error) {
+        this.ctx.logger.warn({ err: error, connectionId: this.id, instanceId }, 'could not mark an instance disconnected');
+      }
+    });
+    this.ctx.track(work);
+  }
+}
+
+function rawText(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+/** The id of a frame that failed to parse, when it can be found cheaply. */
+function idOf(data: WebSocket.RawData, isBinary: boolean): MessageId | null {
+  if (isBinary) return null;
+  try {
+    const value = JSON.parse(rawText(data)) as { id?: unknown } | null;
+    return typeof value === 'object' && value !== null ? echoableId(value.id) : null;
+  } catch {
+    return null;
+  }
+}
+
+function optionalString(value: unknown, field: string, max = 256): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw invalidParams(`${field} must be a string of 1 to ${max} characters`, field);
+  }
+  return value;
+}
+
+function optionalObject(value: unknown, field: string): Record<string, unknown> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalidParams(`${field} must be a JSON object`, field);
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,66 @@
+import { AppError, ErrorCode } from '../errors';
+import { type ErrorBody, WsErrorCode } from './protocol';
+
+/** The numeric agent-socket code of each catalogue code. */
+export const WS_CODE_OF: Readonly<Record<ErrorCode, WsErrorCode>> = Object.freeze({
+  [ErrorCode.UNAUTHENTICATED]: WsErrorCode.AuthFailed,
+  [ErrorCode.FORBIDDEN]: WsErrorCode.AuthFailed,
+  [ErrorCode.BAD_USER_INPUT]: WsErrorCode.InvalidParams,
+  [ErrorCode.NOT_FOUND]: WsErrorCode.InvalidParams,
+  [ErrorCode.CONFLICT]: WsErrorCode.Conflict,
+  // state conflicts: the client must register (again) or an admin must enable the agent
+  [ErrorCode.NOT_REGISTERED]: WsErrorCode.Conflict,
+  [ErrorCode.AGENT_DISABLED]: WsErrorCode.Conflict,
+  [ErrorCode.RATE_LIMITED]: WsErrorCode.RateLimited,
+  [ErrorCode.UNAVAILABLE]: WsErrorCode.ServerError,
+  [ErrorCode.INTERNAL_SERVER_ERROR]: WsErrorCode.ServerError,
+});
+
+/** A protocol-level failure (bad frame, unknown method) with its numeric code. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly wsCode: WsErrorCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+export const invalidMessage = (message: string) =>
+  new ProtocolError(WsErrorCode.InvalidMessage, ErrorCode.BAD_USER_INPUT, message);
+export const invalidParams = (message: string, field?: string) =>
+  new ProtocolError(WsErrorCode.InvalidParams, ErrorCode.BAD_USER_INPUT, message, field);
+export const methodNotFound = (method: string) =>
+  new ProtocolError(WsErrorCode.MethodNotFound, ErrorCode.NOT_FOUND, `unknown method ${JSON.stringify(method)}`);
+export const authFailed = (message = 'a valid agent or admin API key is required') =>
+  new ProtocolError(WsErrorCode.AuthFailed, ErrorCode.UNAUTHENTICATED, message);
+export const rateLimited = () =>
+  new ProtocolError(WsErrorCode.RateLimited, ErrorCode.RATE_LIMITED, 'too many messages; slow down');
+
+/** Renders any error as an error body; unknown errors are masked as 4003. */
+export function toErrorBody(error: unknown): { body: ErrorBody; masked: boolean } {
+  if (error instanceof ProtocolError) {
+    return {
+      body: { code: error.wsCode, message: error.message, data: { code: error.code, ...(error.field ? { field: error.field } : {}) } },
+      masked: false,
+    };
+  }
+  if (error instanceof AppError) {
+    const field = typeof error.extensions.field === 'string' ? error.extensions.field : undefined;
+    return {
+      body: { code: WS_CODE_OF[error.code], message: error.message, data: { code: error.code, ...(field ? { field } : {}) } },
+      masked: false,
+    };
+  }
+  return {
+    body: {
+      code: WsErrorCode.ServerError,
+      message: 'internal server error',
+      data: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    },
+    masked: true,
+  };
+}

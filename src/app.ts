@@ -1,0 +1,303 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { Config } from './config';
+import type { Clock } from './clock';
+import { AgentSocketServer } from './agents-ws/agent-socket-server';
+import { type Database, openDatabase } from './db/client';
+import { migrate } from './db/migrate';
+import { Authenticator } from './auth/api-keys';
+import { EventLogReader } from './events/event-log-reader';
+import type { EventFeed } from './events/types';
+import { healthRouter } from './http/health';
+import { metricsRouter } from './http/metrics';
+import { requestContext } from './ops/request-context';
+import { HeartbeatWriter } from './liveness/heartbeat-writer';
+import { StaleSweeper } from './liveness/sweeper';
+import { createLogger, type Logger } from './logger';
+import { RegistryMetrics } from './metrics/registry-metrics';
+import { AgentLifecycleService } from './registrations/agent-lifecycle.service';
+import type { ApolloServer } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import type { Principal } from './auth/api-keys';
+import { ApiKeyService } from './api-keys/api-key.service';
+import { type BootstrapResult, bootstrapBanner, bootstrapDemo } from './bootstrap';
+import { ConfigurationService } from './configurations/configuration.service';
+import { EventHistoryService } from './events/event-history.service';
+import { type GraphQLContext, createContext } from './graphql/context';
+import { buildRegistrySchema } from './graphql/schema';
+import { createGraphQLServer, graphqlHandlers } from './graphql/server';
+import { ManifestService } from './manifests/manifest.service';
+import { RegistrationService } from './registrations/registration.service';
+import { TenantService } from './tenants/tenant.service';
+import { RegistryMetricsResolver } from './metrics/registry-metrics.resolver';
+import { RegistryMetricsService } from './metrics/registry-metrics.service';
+import { EventStreamService } from './subscriptions/event-stream.service';
+import { GraphQLWsServer } from './subscriptions/graphql-ws-server';
+import { RegistrationEventsResolver } from './subscriptions/registration-events.resolver';
+import { createFormatError } from './graphql/format-error';
+
+export interface AppOptions {
+  /** Test clock; by default the database's clock stamps every change. */
+  clock?: Clock;
+  logger?: Logger;
+  /** Use this database instead of opening one from the config (tests). Not closed by stop(). */
+  db?: Database;
+}
+
+/** The services every transport shares. */
+export interface Services {
+  readonly auth: Authenticator;
+  readonly heartbeats: HeartbeatWriter;
+  readonly lifecycle: AgentLifecycleService;
+  readonly metrics: RegistryMetrics;
+  readonly events: EventFeed;
+  /** The same feed, with its position and lifecycle (subscriptions replay up to its position). */
+  readonly eventLog: EventLogReader;
+  readonly tenants: TenantService;
+  readonly manifests: ManifestService;
+  readonly configurations: ConfigurationService;
+  readonly registrations: RegistrationService;
+  readonly apiKeys: ApiKeyService;
+  readonly eventHistory: EventHistoryService;
+  readonly registryMetrics: RegistryMetricsService;
+  /** Open registrationEvents subscriptions. */
+  readonly eventStreams: EventStreamService;
+}
+
+/**
+ * The GraphQL schema the app serves (queries, mutations and, once added here, the
+ * subscriptions): built once, shared by HTTP and graphql-ws. `npm run schema:check`
+ * compares it with the committed schema.graphql.
+ */
+export function buildAppSchema(): GraphQLSchema {
+  return buildRegistrySchema({ extraResolvers: [RegistrationEventsResolver, RegistryMetricsResolver] });
+}
+
+export interface App {
+  readonly config: Config;
+  readonly db: Database;
+  readonly logger: Logger;
+  readonly services: Services;
+  /** The agent WebSocket endpoint (/agents). */
+  readonly agentSockets: AgentSocketServer;
+  /** The periodic stale sweep and purge. */
+  readonly sweeper: StaleSweeper;
+  /** graphql-ws subscriptions on /graphql. */
+  readonly graphqlSockets: GraphQLWsServer;
+  /** The HTTP server (listening after start()). */
+  readonly server: http.Server;
+  /** The GraphQL schema served on /graphql (HTTP and graphql-ws). */
+  readonly schema: GraphQLSchema;
+  /** The Apollo server (tests run operations with `executeOperation`). */
+  readonly graphql: ApolloServer<GraphQLContext>;
+  /** The context of a GraphQL operation by `principal` (null: anonymous). */
+  contextFor(principal: Principal | null): GraphQLContext;
+  /** Base URL once started, e.g. http://127.0.0.1:4000. */
+  url(): string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: opens and migrates the database, wires the services, the HTTP
+ * routes and the sockets. Nothing listens until start(); stop() undoes start() in reverse.
+ */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  // production stamps time with the database's clock (one clock for all processes);
+  // tests inject theirs
+  const clock: Clock | undefined = options.clock;
+  const ownsDb = !options.db;
+  const db =
+    options.db ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  let accepting = false;
+
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) logger.info({ applied }, 'applied migrations');
+  } catch (error) {
+    if (ownsDb) await db.close();
+    throw error;
+  }
+
+  const metrics = new RegistryMetrics(db);
+  const eventLog = new EventLogReader(db, {
+    pollIntervalMs: config.eventPollIntervalMs,
+    throttleMs: config.eventNotifyThrottleMs,
+    logger,
+    onDelivered: (count) => metrics.eventsRead.inc(count),
+  });
+  const events: EventFeed = eventLog;
+  const auth = new Authenticator(db, { operatorKey: config.operatorKey });
+  const heartbeats = new HeartbeatWriter(db, {
+    maxBatch: config.heartbeatBatchMax,
+    clock,
+    onBatch: ({ size }) => metrics.heartbeatBatchSize.observe(size),
+    onError: (error) => logger.error({ err: error }, 'a heartbeat batch could not be written'),
+  });
+  const lifecycle = new AgentLifecycleService({
+    db,
+    heartbeats,
+    metrics,
+    events,
+    clock,
+    limits: config,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+  });
+  const services: Services = {
+    auth,
+    heartbeats,
+    lifecycle,
+    metrics,
+    events,
+    eventLog,
+    tenants: new TenantService(db),
+    manifests: new ManifestService(db),
+    configurations: new ConfigurationService(db, events),
+    registrations: new RegistrationService(db),
+    apiKeys: new ApiKeyService(db, auth),
+    eventHistory: new EventHistoryService(db),
+    registryMetrics: new RegistryMetricsService(db, metrics),
+    eventStreams: new EventStreamService({
+      feed: eventLog,
+      db,
+      maxQueue: config.subscriptionMaxQueue,
+      onOverflow: () => metrics.subscriptionOverflows.inc(),
+    }),
+  };
+  const bootstrapped: BootstrapResult | null = config.bootstrap ? await bootstrapDemo(db) : null;
+
+  const expressApp = express();
+  expressApp.disable('x-powered-by');
+  expressApp.use(requestContext(logger));
+  expressApp.use(healthRouter({ db, isAccepting: () => accepting }));
+  expressApp.use(metricsRouter(metrics));
+  const server = http.createServer(expressApp);
+  const schema = buildAppSchema();
+  const graphql = createGraphQLServer({
+    schema,
+    logger,
+    maxDepth: config.graphqlMaxDepth,
+    maxComplexity: config.graphqlMaxComplexity,
+    introspection: config.graphqlIntrospection,
+  });
+  await graphql.start();
+  const limits = config;
+  const contextFor = (principal: Principal | null) => createContext(services, limits, principal);
+  expressApp.use('/graphql', ...graphqlHandlers({ server: graphql, services, limits, maxBodyBytes: config.maxBodyBytes }));
+
+  const agentSockets = new AgentSocketServer({
+    auth,
+    lifecycle,
+    events,
+    db,
+    logger,
+    maxFrameBytes: config.wsMaxFrameBytes,
+    rateLimitPerSec: config.wsRateLimitPerSec,
+    rateBurst: config.wsRateBurst,
+    pingIntervalMs: config.heartbeatIntervalMs,
+  });
+  const graphqlSockets = new GraphQLWsServer({
+    schema,
+    auth,
+    db,
+    streams: services.eventStreams,
+    createContext: (principal) => contextFor(principal),
+    formatError: createFormatError(logger),
+    logger,
+    connectionInitWaitTimeoutMs: config.wsConnectionInitTimeoutMs,
+    maxDepth: config.graphqlMaxDepth,
+    revocationCheckMs: config.subscriptionAuthCheckMs,
+  });
+  metrics.observe({
+    connections: () => ({ graphql: graphqlSockets.size, agents: agentSockets.size }),
+    subscriptions: () => services.eventStreams.size,
+    queued: () => services.eventStreams.queued,
+  });
+  // each WebSocket endpoint takes the upgrades of its own path and leaves the others alone
+  server.on('upgrade', (request, socket, head) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path === '/agents') {
+      agentSockets.handleUpgrade(request, socket, head);
+    } else if (path === '/graphql') {
+      graphqlSockets.handleUpgrade(request, socket, head);
+    } else {
+      // no WebSocket endpoint here: answer instead of leaving the socket hanging
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+  });
+  const sweeper = new StaleSweeper({
+    db,
+    logger,
+    clock,
+    staleAfterMs: config.staleAfterMs,
+    sweepIntervalMs: config.sweepIntervalMs,
+    purgeAfterMs: config.purgeAfterMs,
+    eventRetentionMs: config.eventRetentionMs,
+    selfPreservationShare: config.selfPreservationShare,
+    selfPreservationMinActive: config.selfPreservationMinActive,
+    selfPreservationCeilingMs: config.selfPreservationCeilingMs,
+    onHeld: (tenants) => metrics.sweepHeldTenants.set(tenants),
+    onWritten: () => events.written(),
+  });
+
+  const app: App = {
+    config,
+    db,
+    logger,
+    services,
+    agentSockets,
+    sweeper,
+    graphqlSockets,
+    server,
+    schema,
+    graphql,
+    contextFor,
+    url() {
+      const address = server.address() as AddressInfo | null;
+      if (!address) throw new Error('the app is not listening');
+      return `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+    },
+    async start() {
+      await eventLog.start();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      accepting = true;
+      agentSockets.start();
+      sweeper.start();
+      logger.info({ url: app.url(), database: db.kind }, 'agent registry listening');
+      // printed plainly, once: the only time these keys are ever shown
+      if (bootstrapped) process.stdout.write(bootstrapBanner(bootstrapped, app.url()));
+    },
+    async stop() {
+      accepting = false;
+      // subscribers get what is committed so far, then 1001 (they resume elsewhere with since)
+      await eventLog.flush();
+      await graphqlSockets.close();
+      await agentSockets.close();
+      await sweeper.stop();
+      await new Promise<void>((resolve) => {
+        // in-flight requests finish; connections still busy after half the shutdown deadline are cut
+        const cut = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs / 2);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await graphql.stop();
+      await heartbeats.close();
+      await eventLog.stop();
+      if (ownsDb) await db.close();
+      logger.info('agent registry stopped');
+    },
+  };
+  return app;
+}

@@ -1,0 +1,44 @@
+import type { Principal } from '../auth/api-keys';
+import type { Authenticator } from '../auth/api-keys';
+import type { ApiKeyService } from '../api-keys/api-key.service';
+import type { ConfigurationService } from '../configurations/configuration.service';
+import type { EventHistoryService } from '../events/event-history.service';
+import type { RegistryMetricsService } from '../metrics/registry-metrics.service';
+import type { ManifestService } from '../manifests/manifest.service';
+import type { AgentLifecycleService } from '../registrations/agent-lifecycle.service';
+import type { RegistrationService } from '../registrations/registration.service';
+import type { TenantService } from '../tenants/tenant.service';
+
+/** The services resolvers call. */
+export interface ApiServices {
+  readonly auth: Authenticator;
+  readonly lifecycle: AgentLifecycleService;
+  readonly tenants: TenantService;
+  readonly manifests: ManifestService;
+  readonly configurations: ConfigurationService;
+  readonly registrations: RegistrationService;
+  readonly apiKeys: ApiKeyService;
+  readonly eventHistory: EventHistoryService;
+  /** The registryMetrics query (src/metrics/). */
+  readonly registryMetrics: RegistryMetricsService;
+}
+
+/** Limits resolvers and middlewares enforce (from the config). */
+export interface ApiLimits {
+  readonly maxPageSize: number;
+  readonly maxStringLength: number;
+  readonly maxJsonBytes: number;
+}
+
+/** The context of every GraphQL operation, over HTTP or graphql-ws. */
+export interface GraphQLContext {
+  /** The caller, or null when no key was sent. */
+  readonly principal: Principal | null;
+  readonly services: ApiServices;
+  readonly limits: ApiLimits;
+}
+
+/** Builds the context of one operation for `principal` (null: anonymous). */
+export function createContext(services: ApiServices, limits: ApiLimits, principal: Principal | null): GraphQLContext {
+  return { principal, services, limits };
+}

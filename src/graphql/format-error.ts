@@ -1,0 +1,93 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { ValidationError } from 'class-validator';
+import { ArgumentValidationError } from 'type-graphql';
+import { mapDatabaseError } from '../db/errors';
+import { AppError, ErrorCode } from '../errors';
+import type { Logger } from '../logger';
+
+/** Codes of request errors Apollo and graphql-js produce before any resolver runs. */
+const REQUEST_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  ErrorCode.UNAUTHENTICATED,
+]);
+
+/**
+ * Apollo's `formatError`: coded {@link AppError}s pass through; class-validator errors
+ * become BAD_USER_INPUT naming the field; limit violations found by validation rules
+ * become BAD_USER_INPUT; database errors map through the one SQLSTATE table; anything
+ * else is logged and masked as INTERNAL_SERVER_ERROR (no message, no stack).
+ */
+export function createFormatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+
+    if (original instanceof AppError) {
+      return { ...base, message: original.message, extensions: { ...original.extensions, code: original.code } };
+    }
+    if (original instanceof ArgumentValidationError) {
+      const problems = flattenValidationErrors(original.extensions.validationErrors);
+      const first = problems[0];
+      return {
+        ...base,
+        message: first ? `${first.field}: ${first.reasons.join('; ')}` : 'invalid input',
+        extensions: { code: ErrorCode.BAD_USER_INPUT, field: first?.field, validationErrors: problems },
+      };
+    }
+    const limit = limitExtensions(error);
+    if (limit) return { ...base, extensions: { ...limit, code: ErrorCode.BAD_USER_INPUT } };
+
+    const mapped = mapDatabaseError(original);
+    if (mapped instanceof AppError) {
+      return { ...base, message: mapped.message, extensions: { ...mapped.extensions, code: mapped.code } };
+    }
+    const code = formatted.extensions?.code;
+    const fromResolver = error instanceof GraphQLError && error.path !== undefined && !(original instanceof GraphQLError);
+    if (!fromResolver && typeof code === 'string' && REQUEST_CODES.has(code)) {
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { ...base, extensions };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
+    return {
+      message: 'internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}
+
+interface FieldProblem {
+  field: string;
+  reasons: string[];
+}
+
+function flattenValidationErrors(errors: ValidationError[], prefix = ''): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const error of errors) {
+    const field = prefix ? `${prefix}.${error.property}` : error.property;
+    if (error.constraints) problems.push({ field, reasons: Object.values(error.constraints) });
+    if (error.children?.length) problems.push(...flattenValidationErrors(error.children, field));
+  }
+  return problems;
+}
+
+function limitExtensions(error: unknown): Record<string, unknown> | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current instanceof GraphQLError && !seen.has(current)) {
+    seen.add(current);
+    const { limit, max, complexity } = current.extensions as Record<string, unknown>;
+    if (typeof limit === 'string') return { limit, max, ...(complexity === undefined ? {} : { complexity }) };
+    current = current.originalError;
+  }
+  return undefined;
+}

@@ -1,0 +1,60 @@
+import type { GraphQLSchema } from 'graphql';
+import { type NonEmptyArray, type PubSub, buildSchemaSync } from 'type-graphql';
+import { ApiKeyResolver } from '../api-keys/api-key.resolver';
+import { ConfigurationResolver } from '../configurations/configuration.resolver';
+import { EventHistoryResolver } from '../events/event-history.resolver';
+import { ManifestResolver } from '../manifests/manifest.resolver';
+import { AgentLifecycleResolver } from '../registrations/agent-lifecycle.resolver';
+import { RegistrationResolver } from '../registrations/registration.resolver';
+import { TenantResolver } from '../tenants/tenant.resolver';
+import { authChecker } from './auth-checker';
+import { inputLimits } from './input-limits.middleware';
+import { MeResolver } from './me.resolver';
+
+/** The resolvers of queries and mutations. */
+export const resolvers: NonEmptyArray<Function> = [
+  MeResolver,
+  TenantResolver,
+  ManifestResolver,
+  ConfigurationResolver,
+  RegistrationResolver,
+  AgentLifecycleResolver,
+  ApiKeyResolver,
+  EventHistoryResolver,
+];
+
+export interface RegistrySchemaOptions {
+  /** More resolver classes, e.g. the Subscription resolver of the live events. */
+  extraResolvers?: Function[];
+  /** type-graphql pub/sub, for `@Subscription` resolvers that use topics. Default: none (see below). */
+  pubSub?: PubSub;
+}
+
+/**
+ * type-graphql insists on a pub/sub as soon as there is a `@Subscription`; ours define
+ * their own `subscribe` (the event log feeds them), so the default one has no topics.
+ */
+const noTopics: PubSub = {
+  publish() {
+    throw new Error('this schema has no pub/sub topics; subscriptions define their own subscribe');
+  },
+  subscribe() {
+    throw new Error('this schema has no pub/sub topics; subscriptions define their own subscribe');
+  },
+};
+
+/**
+ * Builds the GraphQL schema: type-graphql with class-validator validation on, the role
+ * checker of `@Authorized`, and the input size limits on every root field. Resolvers read
+ * their services and caller from the {@link GraphQLContext}.
+ */
+export function buildRegistrySchema(options: RegistrySchemaOptions = {}): GraphQLSchema {
+  return buildSchemaSync({
+    resolvers: [...resolvers, ...(options.extraResolvers ?? [])] as NonEmptyArray<Function>,
+    validate: { forbidUnknownValues: false },
+    authChecker,
+    authMode: 'error',
+    globalMiddlewares: [inputLimits],
+    pubSub: options.pubSub ?? noTopics,
+  });
+}

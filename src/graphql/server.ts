@@ -1,0 +1,108 @@
+import type http from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import {
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { bearerToken } from '../auth/api-keys';
+import { ErrorCode } from '../errors';
+import type { Logger } from '../logger';
+import { complexityLimitPlugin } from './complexity.plugin';
+import { type ApiLimits, type ApiServices, type GraphQLContext, createContext } from './context';
+import { depthLimitRule } from './depth-limit.rule';
+import { createFormatError } from './format-error';
+
+export interface GraphQLServerOptions {
+  schema: GraphQLSchema;
+  logger: Logger;
+  /** Deepest selection accepted (GRAPHQL_MAX_DEPTH). */
+  maxDepth: number;
+  /** Highest estimated cost accepted (GRAPHQL_MAX_COMPLEXITY). */
+  maxComplexity: number;
+  /** Introspection and the Apollo Sandbox landing page. */
+  introspection: boolean;
+  /** Drained (in-flight requests finish) when the server stops. */
+  httpServer?: http.Server;
+}
+
+/**
+ * The Apollo server: masked errors, depth and complexity limits, CSRF prevention on,
+ * no stack traces in responses, the Sandbox landing page when introspection is on.
+ */
+export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer<GraphQLContext> {
+  return new ApolloServer<GraphQLContext>({
+    schema: options.schema,
+    introspection: options.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimitRule(options.maxDepth)],
+    formatError: createFormatError(options.logger),
+    plugins: [
+      complexityLimitPlugin(options.maxComplexity),
+      options.introspection
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false })
+        : ApolloServerPluginLandingPageDisabled(),
+      ...(options.httpServer ? [ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer })] : []),
+    ],
+  });
+}
+
+export interface GraphQLRouteOptions {
+  server: ApolloServer<GraphQLContext>;
+  services: ApiServices;
+  limits: ApiLimits;
+  /** Largest request body (MAX_BODY_BYTES); larger ones get 413. */
+  maxBodyBytes: number;
+}
+
+/**
+ * The /graphql HTTP handlers: JSON body parsing with the size limit, the caller from
+ * `Authorization: Bearer <key>` (none: anonymous; an unknown or revoked key: 401
+ * UNAUTHENTICATED), and JSON errors for bodies that are too large or not JSON.
+ */
+export function graphqlHandlers(options: GraphQLRouteOptions): Array<RequestHandler | ErrorRequestHandler> {
+  const { services, limits } = options;
+  const defaultBody: RequestHandler = (req, _res, next) => {
+    // Apollo answers non-JSON requests itself (CSRF prevention); it only needs a body
+    req.body ??= {};
+    next();
+  };
+  const bodyErrors: ErrorRequestHandler = (error: { type?: string }, _req, res, next) => {
+    if (error?.type === 'entity.too.large') {
+      res.status(413).json(errorBody(`the request body exceeds the maximum of ${options.maxBodyBytes} bytes`, {
+        limit: 'bodyBytes',
+        max: options.maxBodyBytes,
+      }));
+    } else if (error?.type === 'entity.parse.failed' || error?.type === 'encoding.unsupported' || error?.type === 'charset.unsupported') {
+      res.status(400).json(errorBody('the request body is not valid JSON'));
+    } else {
+      next(error);
+    }
+  };
+  return [
+    express.json({ limit: options.maxBodyBytes }),
+    bodyErrors,
+    defaultBody,
+    expressMiddleware(options.server, {
+      async context({ req }) {
+        const header = req.headers.authorization;
+        if (header === undefined || header.trim() === '') return createContext(services, limits, null);
+        const principal = await services.auth.authenticate(bearerToken(header));
+        if (!principal) {
+          throw new GraphQLError('the API key is invalid or revoked; send Authorization: Bearer <key>', {
+            extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+          });
+        }
+        return createContext(services, limits, principal);
+      },
+    }),
+  ];
+}
+
+function errorBody(message: string, extensions: Record<string, unknown> = {}) {
+  return { errors: [{ message, extensions: { code: ErrorCode.BAD_USER_INPUT, ...extensions } }] };
+}

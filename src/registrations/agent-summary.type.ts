@@ -1,0 +1,53 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Connection } from '../graphql/pagination';
+
+@ObjectType({ description: 'Active instances of one agent by health.' })
+export class HealthCounts {
+  @Field(() => Int)
+  healthy!: number;
+
+  @Field(() => Int)
+  degraded!: number;
+
+  @Field(() => Int)
+  unhealthy!: number;
+
+  @Field(() => Int)
+  disconnected!: number;
+
+  @Field(() => Int)
+  unknown!: number;
+}
+
+@ObjectType({ description: "One agent of your tenant (one configuration) and its instances, for dashboards." })
+export class AgentSummary {
+  @Field(() => String)
+  agentId!: string;
+
+  @Field(() => String)
+  agentType!: string;
+
+  @Field(() => ID)
+  configurationId!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Boolean)
+  enabled!: boolean;
+
+  @Field(() => Int, { description: 'Instances with registrationStatus active.' })
+  activeCount!: number;
+
+  @Field(() => Int)
+  staleCount!: number;
+
+  @Field(() => HealthCounts, { description: 'Active instances by health.' })
+  byHealth!: HealthCounts;
+
+  @Field(() => Date, { nullable: true, description: 'The latest heartbeat of any of its instances, or null if none ever registered.' })
+  lastSeenAt!: Date | null;
+}
+
+@ObjectType()
+export class AgentSummaryConnection extends Connection(AgentSummary) {}
