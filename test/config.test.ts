@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/config';
+
+describe('loadConfig', () => {
+  it('starts with sane defaults on an empty environment: embedded database, port 4000 on loopback', () => {
+    const config = loadConfig({}, '/srv/registry');
+
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      dataDir: path.resolve('/srv/registry', '.data'),
+      heartbeatIntervalMs: 15_000,
+      staleAfterMs: 45_000,
+      selfPreservationShare: 0.5,
+      workers: 1,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reports every problem at once, naming each variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        LOG_LEVEL: 'loud',
+        SELF_PRESERVATION_SHARE: '2',
+        BOOTSTRAP: 'maybe',
+        OPERATOR_KEY: 'short',
+      });
+    } catch (e) {
+      error = e;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const key of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'SELF_PRESERVATION_SHARE', 'BOOTSTRAP', 'OPERATOR_KEY']) {
+      expect(problems).toContain(key);
+    }
+    expect((error as ConfigError).problems).toHaveLength(6);
+  });
+
+  it('refuses a stale timeout that is not longer than the heartbeat interval', () => {
+    expect(() => loadConfig({ HEARTBEAT_INTERVAL_MS: '5000', STALE_AFTER_MS: '5000' })).toThrow(ConfigError);
+  });
+
+  it('runs several API workers only on PostgreSQL', () => {
+    expect(() => loadConfig({ WORKERS: '2' })).toThrow(/WORKERS > 1 needs DATABASE_URL/);
+    expect(loadConfig({ WORKERS: '2', DATABASE_URL: 'postgresql://localhost/registry' }).workers).toBe(2);
+  });
+});

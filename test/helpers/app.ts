@@ -1,0 +1,43 @@
+import { type App, createApp } from '../../src/app';
+import type { Clock } from '../../src/clock';
+import { type Config, loadConfig } from '../../src/config';
+import { createTestDatabase, type TestDatabase } from './database';
+
+/** A config for tests: port 0 on 127.0.0.1, silent logs, no bootstrap, plus `env` overrides. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', BOOTSTRAP: 'false', ...env });
+}
+
+export interface TestApp {
+  app: App;
+  /** Base URL, e.g. http://127.0.0.1:54321 */
+  url: string;
+  database: TestDatabase;
+  /** Stops the app and drops its database. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * A started app on port 0 with a database of its own. Pass `database` to run a second
+ * app process against the same database (PostgreSQL), `env` for config overrides.
+ */
+export async function startTestApp(
+  options: { env?: Record<string, string>; clock?: Clock; database?: TestDatabase } = {},
+): Promise<TestApp> {
+  const ownsDatabase = !options.database;
+  const database = options.database ?? (await createTestDatabase());
+  const config = testConfig({ ...(database.url ? { DATABASE_URL: database.url } : {}), ...options.env });
+  // PGlite has one connection: the app must share the test's instance. On PostgreSQL
+  // each app opens its own pool, as a separate process would.
+  const app = await createApp(config, { clock: options.clock, db: database.url ? undefined : database.db });
+  await app.start();
+  return {
+    app,
+    url: app.url(),
+    database,
+    async dispose() {
+      await app.stop();
+      if (ownsDatabase) await database.dispose();
+    },
+  };
+}
