@@ -1,0 +1,409 @@
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { connectFleet, heartbeatClosedLoop, heartbeatFixedRate } from './lib/agents-load';
+import { rawBroadcast, subscribeMany } from './lib/fanout';
+import { pgbench } from './lib/pgbench';
+import { seedRegistrations, seedTenant } from './lib/seed';
+import { ROOT, rssBytes, startService } from './lib/service';
+import { round } from './lib/stats';
+
+/**
+ * `npm run bench`: creates its own PostgreSQL database, starts the production build
+ * against it, seeds data, runs each scenario with bounded load from this process
+ * (the service is a separate process) and compares with a baseline measured in the same
+ * run. Prints a table and writes bench/results/latest.md.
+ *
+ * Settings (environment): BENCH_DATABASE_URL (admin URL of the server to create the
+ * bench database on; default postgresql://postgres@127.0.0.1:5432/postgres),
+ * BENCH_SECONDS (per measured phase; default 10), BENCH_AGENTS (default 2000),
+ * BENCH_SUBSCRIBERS (default 1000), BENCH_WORKERS (API processes of the service, through
+ * WORKERS; default 1), BENCH_COMPARE_WORKERS (registration is also measured with this many;
+ * default one per core), BENCH_ONLY (comma-separated scenario names).
+ */
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 2000);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
+const CONNECTIONS = 32;
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+/** The registration scenario is also run with this many workers, for comparison. */
+const COMPARE_WORKERS = Number(process.env.BENCH_COMPARE_WORKERS ?? os.cpus().length);
+
+interface Row {
+  scenario: string;
+  figure: string;
+  baseline: string;
+  ratio: number | null;
+  target: string;
+  pass: boolean | null;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const log = (...args: unknown[]) => console.error('[bench]', ...args);
+
+function dbUrl(name: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function admin(sql: string): Promise<void> {
+  const client = new Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function graphql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: unknown; errors?: unknown[] };
+  if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+const REGISTER = `mutation Register($input: RegisterAgentInstanceInput!) {
+  registerAgentInstance(input: $input) { isNew registration { id } }
+}`;
+const ACTIVE_INSTANCES = `query Active($agentId: String!) {
+  activeInstances(agentId: $agentId, first: 50) { totalCount nodes { instanceId healthStatus lastHealthCheck } }
+}`;
+const SUBSCRIBE = `subscription { registrationEvents(kinds: [health_changed]) { id kind instanceId healthStatus occurredAt } }`;
+
+async function registrationBaseline(benchDb: string, tenantId: string) {
+  log('registration: pgbench baseline');
+  return pgbench(
+    benchDb,
+    `\\set n random(1, 1000000000)\nselect * from mcp.register_agent_instance(:tenant::uuid, 'bench-register', 'pgb-' || :client_id || '-' || :n);\n`,
+    { clients: CONNECTIONS, seconds: SECONDS, vars: { tenant: tenantId } },
+  );
+}
+
+async function scenarioRegistration(url: string, agentKey: string, baseline: { tps: number }, processes: number) {
+  log(`registration: GraphQL over HTTP, ${processes} API process(es)`);
+  let counter = 0;
+  const result = await autocannon({
+    url: `${url}/graphql`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${agentKey}` },
+    requests: [
+      {
+        setupRequest: (req) => ({
+          ...req,
+          body: JSON.stringify({
+            query: REGISTER,
+            variables: { input: { agentId: 'bench-register', instanceId: `http-${++counter}-${crypto.randomUUID()}` } },
+          }),
+        }),
+      },
+    ],
+  });
+  const ok = result['2xx'];
+  const rps = ok / (result.duration || SECONDS);
+  const ratio = rps / baseline.tps;
+  rows.push({
+    scenario: `registration (32 conns, ${processes} API process${processes > 1 ? 'es' : ''})`,
+    figure: `${round(rps)} mutations/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`,
+    baseline: `${round(baseline.tps)} tx/s (pgbench, 32 clients)`,
+    ratio: round(ratio, 2),
+    target: '≥ 0.30',
+    pass: ratio >= 0.3 && result.non2xx === 0 && result.errors === 0,
+  });
+}
+
+async function scenarioHeartbeats(url: string, benchDb: string, agentKey: string, tenantId: string) {
+  log('heartbeats: pgbench baseline (single-row update, 32 clients)');
+  await seedRegistrations(benchDb, tenantId, 'bench-pgb-heartbeat', 2000);
+  const baseline = pgbench(
+    benchDb,
+    `\\set n random(1, 2000)\nupdate mcp.agent_registrations set last_health_check = now() where tenant_id = :tenant::uuid and instance_id = 'bench-pgb-heartbeat-seed-' || :n;\n`,
+    { clients: CONNECTIONS, seconds: SECONDS, vars: { tenant: tenantId } },
+  );
+  log(`heartbeats: connecting ${AGENTS} agents`);
+  const wsUrl = `${url.replace('http', 'ws')}/agents`;
+  const fleet = await connectFleet(wsUrl, agentKey, AGENTS, { agentId: 'bench-heartbeat', prefix: 'ws' });
+  try {
+    log('heartbeats: closed loop');
+    const closed = await heartbeatClosedLoop(fleet.connections, SECONDS);
+    log('heartbeats: 5,000/s fixed rate');
+    const fixed = await heartbeatFixedRate(fleet.connections, 5000, SECONDS);
+    const ratio = closed.perSecond / baseline.tps;
+    rows.push({
+      scenario: `heartbeats (${AGENTS} ws agents, closed loop)`,
+      figure: `${round(closed.perSecond)} acks/s, p50 ${round(closed.p50)} ms, p99 ${round(closed.p99)} ms, failed ${closed.failed}, register errors ${fleet.errors}`,
+      baseline: `${round(baseline.tps)} updates/s (pgbench, 32 clients)`,
+      ratio: round(ratio, 2),
+      target: '≥ 2.0',
+      pass: ratio >= 2 && closed.failed === 0 && fleet.errors === 0,
+    });
+    rows.push({
+      scenario: 'heartbeat ack at 5,000/s',
+      figure: `${round(fixed.perSecond)} acks/s, p50 ${round(fixed.p50)} ms, p99 ${round(fixed.p99)} ms, failed ${fixed.failed}`,
+      baseline: '—',
+      ratio: null,
+      target: 'p99 < 50 ms',
+      pass: fixed.p99 < 50 && fixed.failed === 0,
+    });
+  } finally {
+    await fleet.close();
+  }
+}
+
+async function scenarioDashboard(url: string, benchDb: string, viewerKey: string, tenantId: string) {
+  log('dashboard: seeding 10,000 registrations');
+  await seedRegistrations(benchDb, tenantId, 'bench-dashboard', 10_000);
+  // the SQL the activeInstances query runs (page of 50 plus the total), as pgbench runs it
+  const where = `r.tenant_id = :tenant::uuid and m.agent_id = 'bench-dashboard' and r.registration_status = 'active'`;
+  const sql = `select r.id, r.tenant_id, r.instance_id, m.agent_id, m.agent_type, r.manifest_id, r.configuration_id,
+      r.name, r.registration_status, r.health_status, r.last_health_check, r.connection_details, r.runtime_config,
+      r.capabilities, r.current_workload, r.reconnect_count, r.registered_at, r.deregistered_at, r.updated_at
+    from mcp.agent_registrations r join mcp.agent_manifests m on m.id = r.manifest_id
+    where ${where} order by r.instance_id limit 51;
+  select count(*)::int from mcp.agent_registrations r join mcp.agent_manifests m on m.id = r.manifest_id where ${where};\n`;
+  const baseline = pgbench(benchDb, sql, { clients: CONNECTIONS, seconds: SECONDS, vars: { tenant: tenantId } });
+  await graphql(url, viewerKey, ACTIVE_INSTANCES, { agentId: 'bench-dashboard' });
+  const result = await autocannon({
+    url: `${url}/graphql`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${viewerKey}` },
+    body: JSON.stringify({ query: ACTIVE_INSTANCES, variables: { agentId: 'bench-dashboard' } }),
+  });
+  const rps = result['2xx'] / (result.duration || SECONDS);
+  const ratio = rps / baseline.tps;
+  rows.push({
+    scenario: 'dashboard read (10,000 regs, page of 50)',
+    figure: `${round(rps)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}`,
+    baseline: `${round(baseline.tps)} tx/s (pgbench, same SQL)`,
+    ratio: round(ratio, 2),
+    target: '≥ 0.30',
+    pass: ratio >= 0.3 && result.non2xx === 0,
+  });
+}
+
+async function scenarioFanout(url: string, agentKey: string, viewerKey: string) {
+  const rate = Number(process.env.BENCH_FANOUT_RATE ?? 20);
+  const wsUrl = url.replace('http', 'ws');
+  log(`fan-out: ${SUBSCRIBERS} subscribers`);
+  const subs = await subscribeMany(`${wsUrl}/graphql`, viewerKey, SUBSCRIBERS, SUBSCRIBE);
+  await subs.ready;
+  await new Promise((resolve) => setTimeout(resolve, 500)); // let every subscribe reach the server
+  const fleet = await connectFleet(`${wsUrl}/agents`, agentKey, 50, { agentId: 'bench-fanout', prefix: 'fan' });
+  try {
+    log(`fan-out: ${rate} health changes/s for ${SECONDS} s`);
+    const total = rate * SECONDS;
+    const started = performance.now();
+    const pending: Promise<unknown>[] = [];
+    for (let sent = 0; sent < total; ) {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+      for (; sent < due; sent++) {
+        const conn = fleet.connections[sent % fleet.connections.length];
+        const round_ = Math.floor(sent / fleet.connections.length);
+        pending.push(conn.request('agent.heartbeat', { health: round_ % 2 === 0 ? 'degraded' : 'healthy' }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await Promise.all(pending);
+    const expected = total * SUBSCRIBERS;
+    const deadline = Date.now() + 15_000;
+    while (subs.delivered() < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const elapsed = (performance.now() - started) / 1000;
+    const ours = { delivered: subs.delivered(), perSecond: subs.delivered() / elapsed };
+    const { percentile } = await import('./lib/stats');
+    const p50 = percentile(subs.latencies, 50);
+    const p99 = percentile(subs.latencies, 99);
+    log('fan-out: raw ws broadcast baseline');
+    const frame = JSON.stringify({ id: '1', type: 'next', payload: { data: { registrationEvents: { id: '123456', kind: 'health_changed', instanceId: 'fan-1', healthStatus: 'degraded', occurredAt: new Date().toISOString() } } }, sentAt: 0 });
+    const baseline = await rawBroadcast(SUBSCRIBERS, frame, rate, SECONDS);
+    const ratio = ours.perSecond / baseline.perSecond;
+    rows.push({
+      scenario: `live fan-out (${SUBSCRIBERS} subscribers, ${rate} changes/s)`,
+      figure: `${round(ours.perSecond)} deliveries/s (${ours.delivered}/${expected}), p50 ${round(p50)} ms, p99 ${round(p99)} ms`,
+      baseline: `${round(baseline.perSecond)} deliveries/s raw ws (p99 ${round(baseline.p99)} ms)`,
+      ratio: round(ratio, 2),
+      target: 'p99 < 100 ms; ≥ 0.25',
+      pass: p99 < 100 && ratio >= 0.25 && ours.delivered === expected,
+    });
+  } finally {
+    await fleet.close();
+    await subs.close();
+  }
+}
+
+/**
+ * Memory on a fresh single API process: idle, then with AGENTS connected agents, then
+ * with SUBSCRIBERS subscriptions added, each measured after a few seconds of settling
+ * (RSS includes garbage not yet collected; a process that ran other scenarios first
+ * gives noise, not figures).
+ */
+async function scenarioMemory(env: Record<string, string>, seeded: { agentKey: string; viewerKey: string }) {
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 3000));
+  const service = await startService({ ...env, WORKERS: '1' });
+  try {
+    await settle();
+    const idle = rssBytes(service.pid);
+    rows.push({ scenario: 'RSS idle (API process on PostgreSQL)', figure: `${round(idle / 1048576)} MB`, baseline: '—', ratio: null, target: '< 150 MB', pass: idle < 150 * 1048576 });
+    log(`memory: ${AGENTS} agents`);
+    const wsUrl = service.url.replace('http', 'ws');
+    const fleet = await connectFleet(`${wsUrl}/agents`, seeded.agentKey, AGENTS, { agentId: 'bench-memory', prefix: 'mem' });
+    await settle();
+    const withAgents = rssBytes(service.pid);
+    const perAgent = (withAgents - idle) / Math.max(1, fleet.connections.length);
+    rows.push({
+      scenario: 'memory per connected agent',
+      figure: `${round(perAgent / 1024)} KB (${round(idle / 1048576)} → ${round(withAgents / 1048576)} MB with ${fleet.connections.length} agents)`,
+      baseline: '—', ratio: null, target: '< 30 KB', pass: perAgent < 30 * 1024,
+    });
+    log(`memory: ${SUBSCRIBERS} subscribers`);
+    const subs = await subscribeMany(`${wsUrl}/graphql`, seeded.viewerKey, SUBSCRIBERS, SUBSCRIBE);
+    await subs.ready;
+    await settle();
+    const withSubs = rssBytes(service.pid);
+    const perSub = (withSubs - withAgents) / SUBSCRIBERS;
+    rows.push({
+      scenario: 'memory per subscription',
+      figure: `${round(perSub / 1024)} KB (${round(withAgents / 1048576)} → ${round(withSubs / 1048576)} MB with ${SUBSCRIBERS})`,
+      baseline: '—', ratio: null, target: '< 30 KB', pass: perSub < 30 * 1024,
+    });
+    await subs.close();
+    await fleet.close();
+  } finally {
+    await service.stop();
+  }
+}
+
+async function scenarioEmbeddedStart() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-bench-'));
+  try {
+    const env = { DATA_DIR: dataDir, DATABASE_URL: '', BOOTSTRAP: 'false' };
+    const fresh = await startService(env);
+    await fresh.stop();
+    const existing = await startService(env);
+    const idle = rssBytes(existing.pid);
+    await existing.stop();
+    rows.push({
+      scenario: 'embedded start, fresh database',
+      figure: `${round(fresh.readyMs)} ms to /readyz`,
+      baseline: '—',
+      ratio: null,
+      target: '< 5000 ms',
+      pass: fresh.readyMs < 5000,
+    });
+    rows.push({
+      scenario: 'embedded start, existing database',
+      figure: `${round(existing.readyMs)} ms to /readyz`,
+      baseline: '—',
+      ratio: null,
+      target: '< 2000 ms',
+      pass: existing.readyMs < 2000,
+    });
+    // informational: the process holds a whole PostgreSQL (PGlite's WASM heap); the
+    // 150 MB idle target is the API process on PostgreSQL, measured above
+    rows.push({
+      scenario: 'RSS idle (embedded: API + in-process PostgreSQL)',
+      figure: `${round(idle / 1048576)} MB`,
+      baseline: '—',
+      ratio: null,
+      target: 'informational',
+      pass: null,
+    });
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function report(settings: Record<string, unknown>): string {
+  const pgVersion = spawnSync('psql', [ADMIN_URL, '-tAc', 'show server_version'], { encoding: 'utf8' }).stdout.trim();
+  const lines = [
+    '# Benchmark results',
+    '',
+    `- date: ${new Date().toISOString()}`,
+    `- machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${round(os.totalmem() / 2 ** 30)} GiB`,
+    `- versions: node ${process.version}, PostgreSQL ${pgVersion}, agent-registry ${JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}`,
+    `- settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+    '- the load generator, the service and PostgreSQL share the machine; ratios compare figures measured in this same run',
+    '',
+    '| scenario | our figure | baseline (same run) | ratio | target | pass |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.figure} | ${r.baseline} | ${r.ratio ?? '—'} | ${r.target} | ${r.pass === null ? '—' : r.pass ? 'pass' : '**FAIL**'} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+  const want = (name: string) => only.length === 0 || only.includes(name);
+  const name = `agent_registry_bench_${Date.now().toString(36)}`;
+  await admin(`create database ${name}`);
+  const benchDb = dbUrl(name);
+  const env = { DATABASE_URL: benchDb, BOOTSTRAP: 'false', DATABASE_POOL_SIZE: '16', WS_RATE_LIMIT_PER_SEC: '1000', WS_RATE_BURST: '1000' };
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  try {
+    const migrated = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'src', 'db', 'migrate-cli.js')], {
+      env: { ...process.env, DATABASE_URL: benchDb },
+      encoding: 'utf8',
+    });
+    if (migrated.status !== 0) throw new Error(`migration failed: ${migrated.stderr}`);
+    const seeded = await seedTenant(benchDb);
+    if (want('registration') && COMPARE_WORKERS !== WORKERS) {
+      const other = await startService({ ...env, WORKERS: String(COMPARE_WORKERS) });
+      try {
+        await scenarioRegistration(other.url, seeded.agentKey, await registrationBaseline(benchDb, seeded.tenantId), COMPARE_WORKERS);
+      } finally {
+        await other.stop();
+      }
+    }
+    if (want('memory')) await scenarioMemory(env, seeded);
+    service = await startService({ ...env, WORKERS: String(WORKERS) });
+    const url = service.url;
+    const steps: [string, () => Promise<void>][] = [
+      ['registration', async () => scenarioRegistration(url, seeded.agentKey, await registrationBaseline(benchDb, seeded.tenantId), WORKERS)],
+      ['heartbeats', () => scenarioHeartbeats(url, benchDb, seeded.agentKey, seeded.tenantId)],
+      ['dashboard', () => scenarioDashboard(url, benchDb, seeded.viewerKey, seeded.tenantId)],
+      ['fanout', () => scenarioFanout(url, seeded.agentKey, seeded.viewerKey)],
+    ];
+    for (const [step, run] of steps) {
+      if (!want(step)) continue;
+      try {
+        await run();
+      } catch (error) {
+        log(`${step} failed:`, error);
+        rows.push({ scenario: step, figure: `error: ${(error as Error).message.slice(0, 200)}`, baseline: '—', ratio: null, target: '—', pass: false });
+      }
+    }
+  } finally {
+    await service?.stop();
+    await admin(`drop database if exists ${name} with (force)`);
+  }
+  if (want('start')) await scenarioEmbeddedStart();
+
+  const md = report({ seconds: SECONDS, agents: AGENTS, subscribers: SUBSCRIBERS, connections: CONNECTIONS, workers: WORKERS, compareWorkers: COMPARE_WORKERS });
+  console.log(md);
+  if (only.length === 0) {
+    fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+    fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'latest.md'), md);
+    log('written to bench/results/latest.md');
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
