@@ -157,7 +157,9 @@ export class GraphQLWsServer {
     const valid = new Set(rows.map((row) => row.id));
     let closed = 0;
     for (const [socket, principal] of this.sockets) {
-      if (principal?.keyId && !valid.has(principal.keyId)) {
+      // only keys that were asked about: a socket authenticated while the query ran is
+      // not in `rows` because nobody asked, not because its key was revoked
+      if (principal?.keyId && keyIds.has(principal.keyId) && !valid.has(principal.keyId)) {
         this.options.logger.info(
           { connectionId: connectionIds.get(socket), keyName: principal.keyName, tenantId: principal.tenantId },
           'closing a graphql-ws socket: its API key was revoked',

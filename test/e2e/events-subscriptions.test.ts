@@ -212,6 +212,38 @@ describe('registrationEvents subscription (graphql-ws on /graphql)', () => {
     expect(kept.closeCodes).toEqual([]);
   });
 
+  postgresOnly('holds a table lock on a second connection')(
+    'a socket that connects while a revocation check is in flight is not taken for revoked',
+    async () => {
+      // the timer is out of the way: the test runs the check itself
+      const t = await start({ env: { SUBSCRIPTION_AUTH_CHECK_MS: '3600000' } });
+      const { db } = t.database;
+      const tenant = await createTenant(db);
+      const first = watch(t, await createApiKey(db, tenant, 'viewer', 'first'));
+      await streamsOpen(t.app, 1);
+      const laterKey = await createApiKey(db, tenant, 'viewer', 'later');
+      // cached now, so the later socket authenticates without reading api_keys
+      expect(await t.app.services.auth.authenticate(laterKey)).not.toBeNull();
+      const locker = new Client({ connectionString: t.database.url });
+      await locker.connect();
+      try {
+        await locker.query('begin');
+        await locker.query('lock table mcp.api_keys in access exclusive mode');
+        const check = t.app.graphqlSockets.closeRevoked(); // its query waits for the lock
+        const later = watch(t, laterKey);
+        await streamsOpen(t.app, 2);
+        await locker.query('rollback');
+        expect(await check).toBe(0);
+        expect(await t.app.graphqlSockets.closeRevoked()).toBe(0);
+        expect(later.closeCodes).toEqual([]);
+        expect(first.closeCodes).toEqual([]);
+        expect(t.app.services.eventStreams.size).toBe(2);
+      } finally {
+        await locker.end();
+      }
+    },
+  );
+
   it('a slow subscriber neither grows server memory without bound nor holds back others, and loses nothing', async () => {
     const maxQueue = 20;
     const t = await start({ env: { SUBSCRIPTION_MAX_QUEUE: String(maxQueue) } });
