@@ -74,12 +74,14 @@ function foreignKeyCode(error: unknown): ErrorCode {
 }
 
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE']);
+/** pg's own errors for a lost session (no SQLSTATE): during a query, or after the client saw it. */
+const PG_CONNECTION_LOST = /^(Connection terminated|Client has encountered a connection error and is not queryable)/;
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 
 /**
  * The database is unreachable or dropped the session (restart, pg_terminate_backend,
  * connections refused): SQLSTATE classes 08 and 57P0x, 53300, any FATAL/PANIC error,
- * socket errors, pg's "Connection terminated", Prisma adapter connection kinds. Retryable.
+ * socket errors, pg's "Connection terminated" and "… not queryable", Prisma adapter connection kinds. Retryable.
  */
 function isConnectionFailure(error: unknown, state: string | undefined): boolean {
   if (state && (state.startsWith('08') || /^57P0[1-5]$/.test(state) || state === '53300')) return true;
@@ -91,7 +93,7 @@ function isConnectionFailure(error: unknown, state: string | undefined): boolean
     if (e.severity === 'FATAL' || e.severity === 'PANIC') return true;
     if (typeof e.code === 'string' && SOCKET_CODES.has(e.code)) return true;
     if (typeof e.kind === 'string' && ADAPTER_KINDS.has(e.kind)) return true;
-    if (typeof e.message === 'string' && /^Connection terminated/.test(e.message)) return true;
+    if (typeof e.message === 'string' && PG_CONNECTION_LOST.test(e.message)) return true;
     const meta = e.meta as Record<string, unknown> | undefined;
     current = e.cause ?? (meta?.driverAdapterError as unknown) ?? undefined;
   }

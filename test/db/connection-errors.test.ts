@@ -52,6 +52,21 @@ describe('a lost or refused database connection maps to UNAVAILABLE (retryable)'
     }
   });
 
+  postgresOnly('terminates a real backend')('a client that already saw its backend go ("not queryable")', async () => {
+    const client = new Client({ connectionString: t!.url });
+    const lost = new Promise((resolve) => client.once('error', resolve));
+    await client.connect();
+    try {
+      const [{ pid }] = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows;
+      await t!.db.query('select pg_terminate_backend($1)', [pid]);
+      await lost;
+      const error = await mappedFailure(() => client.query('select 1'));
+      expect(codeOf(error)).toBe(ErrorCode.UNAVAILABLE);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  });
+
   postgresOnly('needs a database that refuses connections')('the database refuses connections (55000, FATAL)', async () => {
     const name = new URL(t!.url!).pathname.slice(1);
     const admin = new Client({ connectionString: TEST_DATABASE_URL });
