@@ -11,7 +11,11 @@ types.setTypeParser(types.builtins.INT8, (value) => value);
 
 /** Something that runs one parameterized SQL statement. */
 export interface Queryable {
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Runs one statement. `name` (hot statements of fixed text only) makes PostgreSQL parse
+   * and plan it once per connection instead of on every call; PGlite ignores it.
+   */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<T[]>;
   /** Runs a script of several statements (no parameters). */
   exec(sql: string): Promise<void>;
 }
@@ -57,8 +61,11 @@ export function openPostgres(url: string, poolSize = 10): Database {
   pool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const queryable = (client: Pick<Pool, 'query'>): Queryable => ({
-    async query<T>(text: string, params?: unknown[]) {
-      return (await client.query(text, params as unknown[])).rows as T[];
+    async query<T>(text: string, params?: unknown[], name?: string) {
+      const result = name
+        ? await client.query({ name, text, values: params as unknown[] })
+        : await client.query(text, params as unknown[]);
+      return result.rows as T[];
     },
     async exec(sql: string) {
       await client.query(sql);

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { openPostgres, type Database } from '../../src/db/client';
 import { registerAgentInstance } from '../../src/db/registry-sql';
 import { compareEvents } from '../../src/events/event-rows';
-import { EventLogReader } from '../../src/events/event-log-reader';
+import { EventLogReader, READ_PAGE } from '../../src/events/event-log-reader';
 import { createTestDatabase, postgresOnly, type TestDatabase } from '../helpers/database';
 import { agentId, createTenant } from '../helpers/factories';
 import { collect, eventually, ids } from './support';
@@ -235,4 +235,25 @@ describe('EventLogReader', () => {
       expect(got.events.map((e) => e.instanceId)).toEqual(Array.from({ length: 30 }, (_, i) => `i-${i}`));
     },
   );
+
+  it('reads with index probes only, however long the log (no sequential scan of the events)', async () => {
+    const { db } = database;
+    const tenant = await createTenant(db);
+    await db.query(
+      `insert into mcp.registration_events (tenant_id, kind, instance_id)
+       select $1, 'stale', 'i-' || n from generate_series(1, 40000) n`,
+      [tenant],
+    );
+    await db.exec('analyze mcp.registration_events');
+    const [{ tx_id: last }] = await db.query<{ tx_id: string }>(
+      `select max(tx_id)::text as tx_id from mcp.registration_events`,
+    );
+    // the reader's statement with its parameters as literals: a cursor at the end of the log
+    const statement = READ_PAGE.replace('$1::bigint', `${last}::bigint`)
+      .replace('$2::bigint', '0::bigint')
+      .replace('$3', '1000');
+    const plan = (await db.query<{ 'QUERY PLAN': string }>(`explain ${statement}`)).map((row) => row['QUERY PLAN']);
+    expect(plan.join('\n')).toMatch(/Index (Only )?Scan.* on registration_events/);
+    expect(plan.filter((line) => /Seq Scan on registration_events/.test(line))).toEqual([]);
+  });
 });
