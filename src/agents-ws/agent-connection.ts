@@ -149,8 +149,6 @@ export class AgentConnection {
     const auth = optionalObject(params.auth, 'auth');
     const apiKey = optionalString(auth?.api_key, 'auth.api_key');
     const claimedTenant = optionalString(auth?.tenant_id, 'auth.tenant_id');
-    const instanceParam = optionalString(params.instance_id, 'instance_id');
-    const details = optionalObject(params.connection_details, 'connection_details');
 
     const key = apiKey ?? this.key;
     const principal = key === null ? null : await this.ctx.auth.authenticate(key);
@@ -158,6 +156,22 @@ export class AgentConnection {
     if (claimedTenant !== undefined && claimedTenant !== principal.tenantId) {
       throw authFailed('auth.tenant_id does not match the API key');
     }
+    // from here on a refusal is a failed registration of an authenticated agent (as over GraphQL)
+    try {
+      return await this.registerAs(key!, principal, params);
+    } catch (error) {
+      this.ctx.lifecycle.registrationFailed(error);
+      throw error;
+    }
+  }
+
+  private async registerAs(
+    key: string,
+    principal: Principal & { tenantId: string },
+    params: Record<string, unknown>,
+  ): Promise<RegisterResult> {
+    const instanceParam = optionalString(params.instance_id, 'instance_id');
+    const details = optionalObject(params.connection_details, 'connection_details');
     const instanceId = instanceParam ?? this.instanceId ?? this.id;
     if (this.instanceId !== null && (instanceId !== this.instanceId || principal.tenantId !== this.tenantId)) {
       throw conflict(`this connection serves instance ${this.instanceId}; open another connection for another instance`);

@@ -6,6 +6,7 @@ import { EventHistoryResolver } from '../events/event-history.resolver';
 import { ManifestResolver } from '../manifests/manifest.resolver';
 import { AgentLifecycleResolver } from '../registrations/agent-lifecycle.resolver';
 import { RegistrationResolver } from '../registrations/registration.resolver';
+import { countRegistrationFailures } from '../registrations/registration-failures.middleware';
 import { TenantResolver } from '../tenants/tenant.resolver';
 import { authChecker } from './auth-checker';
 import { inputLimits } from './input-limits.middleware';
@@ -45,7 +46,8 @@ const noTopics: PubSub = {
 
 /**
  * Builds the GraphQL schema: type-graphql with class-validator validation on, the role
- * checker of `@Authorized`, and the input size limits on every root field. Resolvers read
+ * checker of `@Authorized`, the input size limits on every root field, and the count of
+ * refused registrations. Resolvers read
  * their services and caller from the {@link GraphQLContext}.
  */
 export function buildRegistrySchema(options: RegistrySchemaOptions = {}): GraphQLSchema {
@@ -54,7 +56,7 @@ export function buildRegistrySchema(options: RegistrySchemaOptions = {}): GraphQ
     validate: { forbidUnknownValues: false },
     authChecker,
     authMode: 'error',
-    globalMiddlewares: [inputLimits],
+    globalMiddlewares: [countRegistrationFailures, inputLimits],
     pubSub: options.pubSub ?? noTopics,
   });
 }

@@ -75,7 +75,23 @@ export interface AgentLifecycleDeps {
  * role; `tenantId` is always the authenticated key's tenant.
  */
 export class AgentLifecycleService {
+  /** Failures already counted in registrations_total, so a transport does not count them again. */
+  private readonly countedFailures = new WeakSet<object>();
+
   constructor(private readonly deps: AgentLifecycleDeps) {}
+
+  /**
+   * Counts a registration attempt of an authenticated agent that failed before or inside
+   * {@link register} (a transport's own input checks, e.g. GraphQL argument validation),
+   * once: errors {@link register} already counted are skipped.
+   */
+  registrationFailed(error: unknown): void {
+    if (typeof error === 'object' && error !== null) {
+      if (this.countedFailures.has(error)) return;
+      this.countedFailures.add(error);
+    }
+    this.deps.metrics.registrations.inc({ result: 'failure' });
+  }
 
   async register(tenantId: string, request: RegisterRequest): Promise<Registered> {
     const { limits } = this.deps;
@@ -101,7 +117,7 @@ export class AgentLifecycleService {
       this.deps.events.written();
       return { ...result, instanceId, heartbeatIntervalMs: this.deps.heartbeatIntervalMs };
     } catch (error) {
-      this.deps.metrics.registrations.inc({ result: 'failure' });
+      this.registrationFailed(error);
       throw error;
     }
   }

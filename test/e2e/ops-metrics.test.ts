@@ -3,6 +3,7 @@ import { startTestApp, type TestApp } from '../helpers/app';
 import { agentId, createTenant } from '../helpers/factories';
 import { createApiKey } from '../helpers/keys';
 import { eventually } from '../events/support';
+import { agentsUrl, RawAgent } from '../agents/support';
 
 /** The value of one sample of a Prometheus text exposition; undefined when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -85,6 +86,40 @@ describe('GET /metrics and the registryMetrics query', () => {
     expect(sample(text, 'agent_registry_websocket_connections', { endpoint: 'agents' })).toBe(0);
     expect(sample(text, 'agent_registry_subscriptions_active')).toBe(0);
     expect(sample(text, 'agent_registry_subscription_queued_events')).toBe(0);
+  });
+
+  it('counts every refused registration of an authenticated agent once, whatever refused it, on both transports', async () => {
+    const { db } = t.database;
+    const tenant = await createTenant(db);
+    const agentKey = await createApiKey(db, tenant, 'agent');
+    const failures = async () =>
+      sample(await (await fetch(`${t.url}/metrics`)).text(), 'agent_registry_registrations_total', { result: 'failure' }) ?? 0;
+    const codeOf = (res: { errors?: Array<{ extensions: { code: string } }> }) => res.errors?.[0].extensions.code;
+
+    // GraphQL: argument validation (class-validator), the input limits, the registration itself
+    expect(codeOf(await register(agentKey, 'Not An Agent Id!', 'x-1'))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await register(agentKey, agentId('ok'), 'y'.repeat(20_000)))).toBe('BAD_USER_INPUT');
+    const ide = agentId('ide');
+    expect(codeOf(await register(agentKey, ide, 'shared'))).toBeUndefined();
+    expect(codeOf(await register(agentKey, agentId('other'), 'shared'))).toBe('CONFLICT');
+    expect(await failures()).toBe(3);
+    // not an agent's attempt: no key, or a key without the role
+    expect(codeOf(await register('ar_not-a-key', ide, 'x-2'))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await register(await createApiKey(db, tenant, 'viewer'), ide, 'x-3'))).toBe('FORBIDDEN');
+    expect(await failures()).toBe(3);
+
+    // the agent WebSocket: a wrong-typed parameter and a refused registration count, a bad key does not
+    const agent = await RawAgent.open(agentsUrl(t.url));
+    try {
+      const auth = { api_key: agentKey };
+      expect((await agent.request('agent.register', { auth, agent_id: ide, instance_id: 42 })).type).toBe(3);
+      expect((await agent.request('agent.register', { auth, agent_id: 'Bad Id', instance_id: 'w-1' })).type).toBe(3);
+      expect((await agent.request('agent.register', { auth: { api_key: 'ar_wrong' }, agent_id: ide })).type).toBe(3);
+      expect((await agent.request('agent.register', { auth, agent_id: ide, instance_id: 'w-2' })).type).toBe(1);
+    } finally {
+      await agent.close();
+    }
+    expect(await failures()).toBe(5);
   });
 
   it("registryMetrics gives the caller's tenant figures and nothing of another tenant", async () => {
