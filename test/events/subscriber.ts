@@ -39,6 +39,9 @@ export interface Subscriber {
 /** The graphql-ws URL of an app's base URL. */
 export const wsUrl = (baseUrl: string) => `${baseUrl.replace(/^http/, 'ws')}/graphql`;
 
+/** Subscribers not yet disposed: what {@link streamsOpen} reports when it gives up. */
+const live = new Set<Subscriber>();
+
 /** A real graphql-ws client (the `ws` package) subscribed to registrationEvents; never retries. */
 export function subscribe(
   baseUrl: string,
@@ -79,7 +82,7 @@ export function subscribe(
       complete: () => undefined,
     },
   );
-  return {
+  const subscriber: Subscriber = {
     client,
     events,
     errors,
@@ -97,18 +100,38 @@ export function subscribe(
       return events;
     },
     async dispose() {
+      live.delete(subscriber);
       unsubscribe();
       await client.dispose();
     },
   };
+  live.add(subscriber);
+  return subscriber;
 }
 
 /** Waits until the app has `count` open event streams (the subscribe reached the server). */
 export async function streamsOpen(app: { services: { eventStreams: { size: number } } }, count: number): Promise<void> {
-  await eventually(() => app.services.eventStreams.size === count, 30_000);
+  try {
+    await eventually(() => app.services.eventStreams.size === count, 30_000);
+  } catch (error) {
+    // say why: a refused or closed client shows here (how a 4403 race was found)
+    const clients = [...live].map((s) => ({ closeCodes: s.closeCodes, errors: s.errors.map(describe) }));
+    throw new Error(
+      `${count} open event streams expected, ${app.services.eventStreams.size} open; clients: ${JSON.stringify(clients)}`,
+      { cause: error },
+    );
+  }
 }
 
 /** The TCP socket under a ws client (pausing it stops reading, so the server's sends back up). */
 function rawSocket(ws: WebSocket): { pause(): void; resume(): void } {
   return (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+}
+
+/** An error, a GraphQL error or a close event, in a few words. */
+function describe(error: unknown): string {
+  const e = error as { message?: unknown; code?: unknown; reason?: unknown } | null;
+  if (typeof e?.message === 'string') return e.message;
+  if (typeof e?.code === 'number') return `closed ${e.code} ${String(e.reason ?? '')}`.trim();
+  return String(error);
 }
