@@ -160,7 +160,7 @@ export class AgentConnection {
     try {
       return await this.registerAs(key!, principal, params);
     } catch (error) {
-      this.ctx.lifecycle.registrationFailed(error);
+      this.ctx.lifecycle.registrationRefused();
       throw error;
     }
   }

@@ -75,51 +75,40 @@ export interface AgentLifecycleDeps {
  * role; `tenantId` is always the authenticated key's tenant.
  */
 export class AgentLifecycleService {
-  /** Failures already counted in registrations_total, so a transport does not count them again. */
-  private readonly countedFailures = new WeakSet<object>();
-
   constructor(private readonly deps: AgentLifecycleDeps) {}
 
   /**
-   * Counts a registration attempt of an authenticated agent that failed before or inside
-   * {@link register} (a transport's own input checks, e.g. GraphQL argument validation),
-   * once: errors {@link register} already counted are skipped.
+   * Counts a refused registration of an authenticated agent. The transports call it
+   * around their whole attempt (GraphQL: src/registrations/registration-failures.middleware.ts;
+   * the agent WebSocket: AgentConnection), because some refusals happen before
+   * {@link register} (argument validation, input limits); {@link register} counts successes.
    */
-  registrationFailed(error: unknown): void {
-    if (typeof error === 'object' && error !== null) {
-      if (this.countedFailures.has(error)) return;
-      this.countedFailures.add(error);
-    }
+  registrationRefused(): void {
     this.deps.metrics.registrations.inc({ result: 'failure' });
   }
 
   async register(tenantId: string, request: RegisterRequest): Promise<Registered> {
     const { limits } = this.deps;
-    try {
-      const agentId = checkAgentId(request.agentId);
-      const instanceId = checkString(request.instanceId, 'instanceId', 256, 1);
-      const name = checkOptionalString(request.name, 'name', 200);
-      const capabilities = checkCapabilities(request.capabilities);
-      const connectionDetails = checkJsonObject(request.connectionDetails, 'connectionDetails', limits.maxJsonBytes);
-      const runtimeConfig = checkJsonObject(request.runtimeConfig, 'runtimeConfig', limits.maxJsonBytes);
-      const result = await registerAgentInstance(this.deps.db, {
-        tenantId,
-        agentId,
-        instanceId,
-        name,
-        capabilities,
-        connectionDetails,
-        runtimeConfig,
-        now: this.deps.clock?.now(),
-      });
-      this.deps.metrics.registrations.inc({ result: 'success' });
-      if (!result.isNew) this.deps.metrics.reconnections.inc();
-      this.deps.events.written();
-      return { ...result, instanceId, heartbeatIntervalMs: this.deps.heartbeatIntervalMs };
-    } catch (error) {
-      this.registrationFailed(error);
-      throw error;
-    }
+    const agentId = checkAgentId(request.agentId);
+    const instanceId = checkString(request.instanceId, 'instanceId', 256, 1);
+    const name = checkOptionalString(request.name, 'name', 200);
+    const capabilities = checkCapabilities(request.capabilities);
+    const connectionDetails = checkJsonObject(request.connectionDetails, 'connectionDetails', limits.maxJsonBytes);
+    const runtimeConfig = checkJsonObject(request.runtimeConfig, 'runtimeConfig', limits.maxJsonBytes);
+    const result = await registerAgentInstance(this.deps.db, {
+      tenantId,
+      agentId,
+      instanceId,
+      name,
+      capabilities,
+      connectionDetails,
+      runtimeConfig,
+      now: this.deps.clock?.now(),
+    });
+    this.deps.metrics.registrations.inc({ result: 'success' });
+    if (!result.isNew) this.deps.metrics.reconnections.inc();
+    this.deps.events.written();
+    return { ...result, instanceId, heartbeatIntervalMs: this.deps.heartbeatIntervalMs };
   }
 
   /** Acknowledged only after the heartbeat's batch committed; NOT_REGISTERED for unknown or deregistered instances. */
