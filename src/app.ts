@@ -24,7 +24,7 @@ import { ApiKeyService } from './api-keys/api-key.service';
 import { type BootstrapResult, bootstrapBanner, bootstrapDemo } from './bootstrap';
 import { ConfigurationService } from './configurations/configuration.service';
 import { EventHistoryService } from './events/event-history.service';
-import { type GraphQLContext, createContext } from './graphql/context';
+import { type ApiServices, type GraphQLContext, createContext } from './graphql/context';
 import { buildRegistrySchema } from './graphql/schema';
 import { createGraphQLServer, graphqlHandlers } from './graphql/server';
 import { ManifestService } from './manifests/manifest.service';
@@ -45,22 +45,13 @@ export interface AppOptions {
   db?: Database;
 }
 
-/** The services every transport shares. */
-export interface Services {
-  readonly auth: Authenticator;
+/** The services every transport shares: those resolvers call, and the machinery behind them. */
+export interface Services extends ApiServices {
   readonly heartbeats: HeartbeatWriter;
-  readonly lifecycle: AgentLifecycleService;
   readonly metrics: RegistryMetrics;
   readonly events: EventFeed;
   /** The same feed, with its position and lifecycle (subscriptions replay up to its position). */
   readonly eventLog: EventLogReader;
-  readonly tenants: TenantService;
-  readonly manifests: ManifestService;
-  readonly configurations: ConfigurationService;
-  readonly registrations: RegistrationService;
-  readonly apiKeys: ApiKeyService;
-  readonly eventHistory: EventHistoryService;
-  readonly registryMetrics: RegistryMetricsService;
   /** Open registrationEvents subscriptions. */
   readonly eventStreams: EventStreamService;
 }
