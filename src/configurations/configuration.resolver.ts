@@ -1,12 +1,9 @@
 import { Arg, Args, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { actingTenant } from '../auth/authorize';
-import { requirePrincipal } from '../auth/authorize';
-import type { GraphQLContext } from '../graphql/context';
+import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
 import { ConfigurationFilterArgs, CreateConfigurationInput, UpdateConfigurationInput } from './configuration.input';
 import { Configuration, ConfigurationConnection, DeletedConfiguration } from './configuration.type';
 
-const tenantOf = (ctx: GraphQLContext, tenantId?: string | null) => actingTenant(requirePrincipal(ctx.principal), tenantId);
 
 @Resolver(() => Configuration)
 export class ConfigurationResolver {

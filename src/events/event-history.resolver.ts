@@ -1,6 +1,5 @@
 import { Arg, Args, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
-import { actingTenant, requirePrincipal } from '../auth/authorize';
-import type { GraphQLContext } from '../graphql/context';
+import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
 import { EventHistoryFilter } from './event-history.input';
 import { RegistrationEventConnection } from './event-history.type';
@@ -18,7 +17,7 @@ export class EventHistoryResolver {
     @Arg('tenantId', () => ID, { nullable: true, description: 'Operators only.' }) tenantId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RegistrationEventConnection> {
-    const tenant = actingTenant(requirePrincipal(ctx.principal), tenantId);
+    const tenant = tenantOf(ctx, tenantId);
     return ctx.services.eventHistory.list(tenant, filter ?? {}, pageRequest(page, ctx.limits.maxPageSize));
   }
 }

@@ -8,6 +8,7 @@ import type { ManifestService } from '../manifests/manifest.service';
 import type { AgentLifecycleService } from '../registrations/agent-lifecycle.service';
 import type { RegistrationService } from '../registrations/registration.service';
 import type { TenantService } from '../tenants/tenant.service';
+import { actingTenant, requirePrincipal } from '../auth/authorize';
 
 /** The services resolvers call. */
 export interface ApiServices {
@@ -41,4 +42,12 @@ export interface GraphQLContext {
 /** Builds the context of one operation for `principal` (null: anonymous). */
 export function createContext(services: ApiServices, limits: ApiLimits, principal: Principal | null): GraphQLContext {
   return { principal, services, limits };
+}
+
+/**
+ * The tenant a resolver acts on: the caller's own, or the one an operator names
+ * (UNAUTHENTICATED without a key; see actingTenant for the rules).
+ */
+export function tenantOf(ctx: GraphQLContext, tenantId?: string | null): string {
+  return actingTenant(requirePrincipal(ctx.principal), tenantId);
 }

@@ -1,6 +1,5 @@
 import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
-import { actingTenant, requirePrincipal } from '../auth/authorize';
-import type { GraphQLContext } from '../graphql/context';
+import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { RegistryMetricsSnapshot } from './registry-metrics.type';
 
 @Resolver()
@@ -11,6 +10,6 @@ export class RegistryMetricsResolver {
     @Arg('tenantId', () => ID, { nullable: true, description: 'Operators only.' }) tenantId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RegistryMetricsSnapshot> {
-    return ctx.services.registryMetrics.snapshot(actingTenant(requirePrincipal(ctx.principal), tenantId));
+    return ctx.services.registryMetrics.snapshot(tenantOf(ctx, tenantId));
   }
 }

@@ -1,11 +1,9 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import { actingTenant, requirePrincipal } from '../auth/authorize';
-import type { GraphQLContext } from '../graphql/context';
+import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { DeregisterPayload, HeartbeatAck, HeartbeatOutcome, RegisterAgentInstancePayload } from './agent-lifecycle.type';
 import { HeartbeatArgs, RegisterAgentInstanceInput } from './registration.input';
 import { toRegistration } from './registration.service';
 
-const tenantOf = (ctx: GraphQLContext, tenantId?: string | null) => actingTenant(requirePrincipal(ctx.principal), tenantId);
 
 /**
  * What agents do over GraphQL; the same AgentLifecycleService serves the agent WebSocket,

@@ -1,12 +1,10 @@
 import { Arg, Args, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
-import { actingTenant, requirePrincipal } from '../auth/authorize';
-import type { GraphQLContext } from '../graphql/context';
+import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
 import { AgentSummaryConnection } from './agent-summary.type';
 import { RegistrationFilter } from './registration.input';
 import { Registration, RegistrationConnection, RegistrationStatus } from './registration.type';
 
-const tenantOf = (ctx: GraphQLContext, tenantId?: string | null) => actingTenant(requirePrincipal(ctx.principal), tenantId);
 const TENANT_ARG = { nullable: true, description: 'Operators only: the tenant to read.' } as const;
 
 @Resolver(() => Registration)
