@@ -125,7 +125,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const heartbeats = new HeartbeatWriter(db, {
     maxBatch: config.heartbeatBatchMax,
     clock,
-    onBatch: ({ size }) => metrics.heartbeatBatchSize.observe(size),
+    onBatch: (size) => metrics.heartbeatBatchSize.observe(size),
     onError: (error) => logger.error({ err: error }, 'a heartbeat batch could not be written'),
   });
   const lifecycle = new AgentLifecycleService({
@@ -167,9 +167,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   expressApp.use(metricsRouter(metrics));
   const server = http.createServer(expressApp);
   const schema = buildAppSchema();
+  const formatError = createFormatError(logger);
   const graphql = createGraphQLServer({
     schema,
-    logger,
+    formatError,
     maxDepth: config.graphqlMaxDepth,
     maxComplexity: config.graphqlMaxComplexity,
     introspection: config.graphqlIntrospection,
@@ -196,7 +197,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     db,
     streams: services.eventStreams,
     createContext: (principal) => contextFor(principal),
-    formatError: createFormatError(logger),
+    formatError,
     logger,
     connectionInitWaitTimeoutMs: config.wsConnectionInitTimeoutMs,
     maxDepth: config.graphqlMaxDepth,
@@ -262,6 +263,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       });
       accepting = true;
       agentSockets.start();
+      graphqlSockets.start();
       sweeper.start();
       logger.info({ url: app.url(), database: db.kind }, 'agent registry listening');
       // printed plainly, once: the only time these keys are ever shown

@@ -1,6 +1,4 @@
-import type http from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
@@ -10,23 +8,21 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { bearerToken } from '../auth/api-keys';
 import { ErrorCode } from '../errors';
-import type { Logger } from '../logger';
 import { complexityLimitPlugin } from './complexity.plugin';
 import { type ApiLimits, type ApiServices, type GraphQLContext, createContext } from './context';
 import { depthLimitRule } from './depth-limit.rule';
-import { createFormatError } from './format-error';
+import type { createFormatError } from './format-error';
 
 export interface GraphQLServerOptions {
   schema: GraphQLSchema;
-  logger: Logger;
+  /** Masks unexpected errors and logs them (createFormatError); shared with graphql-ws. */
+  formatError: ReturnType<typeof createFormatError>;
   /** Deepest selection accepted (GRAPHQL_MAX_DEPTH). */
   maxDepth: number;
   /** Highest estimated cost accepted (GRAPHQL_MAX_COMPLEXITY). */
   maxComplexity: number;
   /** Introspection and the Apollo Sandbox landing page. */
   introspection: boolean;
-  /** Drained (in-flight requests finish) when the server stops. */
-  httpServer?: http.Server;
 }
 
 /**
@@ -40,13 +36,12 @@ export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     validationRules: [depthLimitRule(options.maxDepth)],
-    formatError: createFormatError(options.logger),
+    formatError: options.formatError,
     plugins: [
       complexityLimitPlugin(options.maxComplexity),
       options.introspection
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false })
         : ApolloServerPluginLandingPageDisabled(),
-      ...(options.httpServer ? [ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer })] : []),
     ],
   });
 }

@@ -122,9 +122,15 @@ export class GraphQLWsServer {
       this.wss,
       options.keepAliveMs,
     );
+  }
+
+  /** Starts the periodic revocation check. */
+  start(): void {
+    if (this.revocationTimer || this.closing) return;
+    const { logger, revocationCheckMs } = this.options;
     this.revocationTimer = setInterval(() => {
       this.closeRevoked().catch((error: unknown) => logger.warn({ err: error }, 'revocation check failed'));
-    }, options.revocationCheckMs ?? 5_000);
+    }, revocationCheckMs ?? 5_000);
     this.revocationTimer.unref();
   }
 
