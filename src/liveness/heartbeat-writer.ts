@@ -8,8 +8,8 @@ export interface HeartbeatWriterOptions {
   maxBatch?: number;
   /** Test clock; by default the database's clock stamps heartbeats. */
   clock?: Clock;
-  /** Called after every batch write (metrics). */
-  onBatch?: (info: { size: number; durationMs: number; failed: boolean }) => void;
+  /** Called with the size of every batch written or failed (a metric). */
+  onBatch?: (size: number) => void;
   /** Called with the cause when a batch could not be written (its heartbeats fail with UNAVAILABLE). */
   onError?: (error: unknown) => void;
 }
@@ -39,11 +39,6 @@ export class HeartbeatWriter {
     this.maxBatch = options.maxBatch ?? 2000;
   }
 
-  /** Heartbeats waiting for the next write. */
-  get pending(): number {
-    return this.queue.length;
-  }
-
   /** Queues a heartbeat; resolves with its outcome after its batch committed. */
   submit(item: HeartbeatItem): Promise<HeartbeatResult> {
     if (this.closed) {
@@ -70,7 +65,6 @@ export class HeartbeatWriter {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
-        const started = performance.now();
         try {
           const results = await heartbeatInstances(
             this.db,
@@ -78,12 +72,12 @@ export class HeartbeatWriter {
             this.options.clock?.now(),
           );
           batch.forEach((p, i) => p.resolve(results[i]));
-          this.options.onBatch?.({ size: batch.length, durationMs: performance.now() - started, failed: false });
+          this.options.onBatch?.(batch.length);
         } catch (error) {
           // nothing of this batch was stored: every heartbeat in it fails, none is acknowledged
           const failure = new AppError(ErrorCode.UNAVAILABLE, 'heartbeat could not be stored; retry');
           batch.forEach((p) => p.reject(failure));
-          this.options.onBatch?.({ size: batch.length, durationMs: performance.now() - started, failed: true });
+          this.options.onBatch?.(batch.length);
           this.options.onError?.(error);
         }
       }

@@ -2,7 +2,6 @@ import type { Queryable } from '../db/client';
 import { mapErrors } from '../db/errors';
 import type { RegistrationRow } from '../db/registry-sql';
 import { type Page, type PageRequest, toPage } from '../graphql/pagination';
-import { checkUuid } from '../graphql/uuid';
 import type { AgentSummary } from './agent-summary.type';
 import type { RegistrationFilter } from './registration.input';
 import type { HealthStatus, Registration, RegistrationStatus } from './registration.type';
@@ -88,14 +87,6 @@ export class RegistrationService {
   async findByInstance(tenantId: string, instanceId: string): Promise<Registration | null> {
     const [row] = await mapErrors(() =>
       this.db.query<RegistrationRow>(`${SELECT} where r.tenant_id = $1 and r.instance_id = $2`, [tenantId, instanceId]),
-    );
-    return row ? toRegistration(row) : null;
-  }
-
-  /** One registration of the tenant by id, or null. */
-  async findById(tenantId: string, id: string): Promise<Registration | null> {
-    const [row] = await mapErrors(() =>
-      this.db.query<RegistrationRow>(`${SELECT} where r.tenant_id = $1 and r.id = $2`, [tenantId, checkUuid(id, 'id')]),
     );
     return row ? toRegistration(row) : null;
   }
