@@ -122,8 +122,8 @@ export class EventSubscription implements AsyncIterableIterator<RegistryEvent> {
   private push(events: readonly RegistryEvent[]): void {
     for (const event of events) {
       if (this.ended) return;
-      // at or before upTo: the log read covers it
-      if (!after(event, this.upTo) || !matchesFilter(this.options.filter, event)) continue;
+      // another tenant's (the cheap test first, for every subscriber); at or before upTo: the log read covers it
+      if (!matchesFilter(this.options.filter, event) || !after(event, this.upTo)) continue;
       if (this.waiting && !this.from && this.page.length === 0 && this.queue.length === 0) {
         const resolve = this.waiting;
         this.waiting = null;
