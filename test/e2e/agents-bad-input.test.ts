@@ -111,6 +111,7 @@ describe('agent WebSocket: bad input hurts nobody', () => {
     expect((await bad.request('agent.register', { agent_id: agentId(), instance_id: `hb-${Math.random()}`, auth: { api_key: key } })).type).toBe(1);
     before = await snapshot(t.database.db);
     expect(errorOf(await bad.request('agent.heartbeat', params))).toEqual({ type: 3, code: 4005, data: 'BAD_USER_INPUT' });
+    expect(await snapshot(t.database.db)).toEqual(before);
     // close it now and wait for its disconnect, so that the snapshot can account for it
     await bad.close();
     await waitFor(() => t.app.agentSockets.size === 1);
@@ -146,6 +147,8 @@ describe('agent WebSocket: bad input hurts nobody', () => {
     const bad = await open();
     const reply = await bad.request('agent.register', { agent_id: agentId('b'), instance_id: 'shared-id', auth: { api_key: key } });
     expect(errorOf(reply)).toEqual({ type: 3, code: 4008, data: 'CONFLICT' });
+    expect(await snapshot(t.database.db)).toEqual(before);
+    // the owner's disconnect is a change of its own: wait for it and take it into account
     await owner.close();
     await waitFor(() => t.app.agentSockets.size === 2);
     await t.app.agentSockets.settled();

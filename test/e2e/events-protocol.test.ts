@@ -38,6 +38,9 @@ describe('graphql-ws protocol on /graphql', () => {
       messages.push(JSON.parse(String(data)));
       waiters.splice(0).forEach((wake) => wake());
     });
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
     return {
       ws,
       messages,
@@ -45,16 +48,18 @@ describe('graphql-ws protocol on /graphql', () => {
         ws.once('open', () => resolve());
         ws.once('error', reject);
       }),
-      closed: new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) }))),
+      closed,
       send: (message) => ws.send(JSON.stringify(message)),
+      // fails (instead of hanging to the test timeout) when the socket closes first
       message(type) {
-        return new Promise((resolve) => {
+        return new Promise((resolve, reject) => {
           const check = () => {
             const found = messages.find((m) => m.type === type);
             if (found) resolve(found);
             else waiters.push(check);
           };
           check();
+          void closed.then(({ code }) => reject(new Error(`closed with ${code} before a ${type} message`)));
         });
       },
     };
