@@ -91,7 +91,9 @@ describe('database faults: every connection of the service terminated under load
           const pid = await listenerPid(database);
           return pid !== undefined && pid !== before ? pid : undefined;
         }, 15_000, 50, 'LISTEN connection back'));
-        await waitFor(() => heartbeats.ackCount > 0 && Date.now() - at > 1000, 5000, 50);
+        // the next fault only once the load flows again: a full round of heartbeats acknowledged
+        const acked = heartbeats.ackCount;
+        await waitFor(() => heartbeats.ackCount >= acked + AGENTS, 15_000, 50, `a heartbeat round after termination ${round + 1}`);
       }
       expect(terminated.every((n) => n >= 1)).toBe(true);
       expect(Math.max(...recoveries)).toBeLessThan(15_000);
@@ -123,7 +125,6 @@ describe('database faults: every connection of the service terminated under load
         const pid = await listenerPid(database);
         return pid !== undefined && pid !== listenerPids.at(-1) ? pid : undefined;
       }, 15_000, 50, 'LISTEN connection back after the outage');
-      expect(listenerAfterOutage).toBeDefined();
       expect(heartbeats.ackCount).toBeGreaterThan(ackedBeforeOutage);
 
       await heartbeats.stop();

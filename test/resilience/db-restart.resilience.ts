@@ -96,7 +96,9 @@ const unavailable = ThrowawayCluster.unavailableReason();
             `round ${round + 1}: stop took ${stoppedMs} ms, /readyz 503 after ${readyz503Ms} ms, down ${downMs} ms; ` +
               `after start: /readyz 200 in ${readyMs} ms, load acknowledged in ${recoveredMs} ms, LISTEN back`,
           );
-          await waitFor(() => Date.now() - startAt > 1000, 5000, 50);
+          // the next restart only once the load flows again: a full round of heartbeats acknowledged
+          const acked = heartbeats.ackCount;
+          await waitFor(() => heartbeats.ackCount >= acked + AGENTS, 15_000, 50, `a heartbeat round after restart ${round + 1}`);
         }
         await heartbeats.stop();
         await registrations.stop();

@@ -99,13 +99,12 @@ describe.each([1, 2])('process crash: SIGKILL of an API process under %i-process
     // the premise: the restart is shorter than the stale timeout (minus the backoff cap)
     expect(downMs).toBeLessThan(STALE_AFTER_MS - 1500);
 
-    const back = await waitFor(
+    await waitFor(
       () => victims.every((a) => a.registeredAt.some((t) => t > killedAt)),
       20_000,
       25,
       'every agent of the killed process registered again',
     );
-    expect(back).toBe(true);
     const registeredMs = victims.map((a) => a.registeredAt.find((t) => t > killedAt)! - killedAt);
     // the start of the attempt that succeeded: the last one scheduled before the registration
     ownLag.disable();
@@ -114,7 +113,8 @@ describe.each([1, 2])('process crash: SIGKILL of an API process under %i-process
       return Math.max(...a.attemptAt.filter((t) => t <= registered)) - killedAt;
     });
     // outlive the restart grace by several sweeps: a missed grace would now show as stale
-    await waitFor(() => Date.now() > readyAt + STALE_AFTER_MS + 4 * SWEEP_INTERVAL_MS, 10_000, 50);
+    const outlived = readyAt + STALE_AFTER_MS + 4 * SWEEP_INTERVAL_MS;
+    await waitFor(() => Date.now() > outlived, outlived - Date.now() + 5_000, 50, 'the restart grace outlived');
 
     // same ids, no duplicates, reconnect counts up, nothing stale
     expect(agents.every((a) => a.client.instanceId === ids.get(a))).toBe(true);
