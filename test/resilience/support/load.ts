@@ -206,6 +206,32 @@ export async function missingAcknowledged(
   });
 }
 
+/**
+ * The verdict of a database-fault scenario, after the loads stopped: every acknowledged
+ * heartbeat and registration is stored, and every failure was a retryable UNAVAILABLE
+ * (a database fault is never masked as an internal error).
+ */
+export async function expectNothingLostNothingMasked(
+  dbUrl: string,
+  tenantId: string,
+  agents: TrackedAgent[],
+  heartbeats: HeartbeatLoad,
+  registrations: RegistrationLoad,
+): Promise<void> {
+  const { missingHeartbeats, missingRegistrations, checkedHeartbeats } = await missingAcknowledged(
+    dbUrl,
+    tenantId,
+    agents,
+    heartbeats,
+    registrations,
+  );
+  expect(missingHeartbeats).toEqual([]);
+  expect(missingRegistrations).toEqual([]);
+  expect(checkedHeartbeats).toBe(heartbeats.ackCount);
+  expect([...heartbeats.failures.keys()].filter((code) => code !== 'UNAVAILABLE')).toEqual([]);
+  expect([...registrations.failures.keys()].filter((code) => code !== '200:UNAVAILABLE')).toEqual([]);
+}
+
 /** `{a: 1, b: 2}` of a Map, for messages and the summary. */
 export function counts(map: Map<string, number>): string {
   return map.size === 0 ? 'none' : [...map.entries()].map(([k, v]) => `${k}=${v}`).join(', ');
