@@ -8,7 +8,7 @@ import {
   type HeartbeatItem,
   type RegisterResult,
 } from '../../src/db/registry-sql';
-import { createTestDatabase, postgresOnly, type TestDatabase } from '../helpers/database';
+import { asQueryable, createTestDatabase, postgresOnly, type TestDatabase } from '../helpers/database';
 import { agentId, createTenant } from '../helpers/factories';
 import { eventsOf, registrationOf, testClock } from './support';
 
@@ -21,14 +21,6 @@ async function settle<T>(promises: Promise<T>[]): Promise<{ values: T[]; errors:
   return {
     values: results.filter((r): r is PromiseFulfilledResult<Awaited<T>> => r.status === 'fulfilled').map((r) => r.value),
     errors: results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason),
-  };
-}
-
-/** A dedicated connection as a {@link Queryable}, for explicit transactions. */
-function asQueryable(client: PoolClient): Queryable {
-  return {
-    query: async <T>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as T[],
-    exec: async (sql: string) => void (await client.query(sql)),
   };
 }
 

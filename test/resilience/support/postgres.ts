@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { generateApiKey } from '../../../src/auth/api-keys';
+import { asQueryable } from '../../helpers/database';
+import { createTenant } from '../../helpers/factories';
+import { createApiKey } from '../../helpers/keys';
 import { freePort } from './service';
 
 /** The PostgreSQL server the suite uses (an admin URL); the npm script defaults it. */
@@ -68,20 +70,14 @@ export interface Tenant {
 /** Creates a tenant with an agent, an admin and a viewer key (on a migrated database). */
 export async function seedTenant(url: string, name = `resilience-${crypto.randomBytes(3).toString('hex')}`): Promise<Tenant> {
   return withClient(url, async (c) => {
-    const { rows } = await c.query<{ id: string }>(`insert into mcp.tenants (name) values ($1) returning id`, [name]);
-    const tenantId = rows[0].id;
-    const key = async (role: string) => {
-      const { key, hash, prefix } = generateApiKey();
-      await c.query(`insert into mcp.api_keys (tenant_id, name, role, key_hash, prefix) values ($1, $2, $3, $4, $5)`, [
-        tenantId,
-        `${role} key`,
-        role,
-        hash,
-        prefix,
-      ]);
-      return key;
+    const db = asQueryable(c);
+    const tenantId = await createTenant(db, { name });
+    return {
+      tenantId,
+      agentKey: await createApiKey(db, tenantId, 'agent'),
+      adminKey: await createApiKey(db, tenantId, 'admin'),
+      viewerKey: await createApiKey(db, tenantId, 'viewer'),
     };
-    return { tenantId, agentKey: await key('agent'), adminKey: await key('admin'), viewerKey: await key('viewer') };
   });
 }
 
