@@ -65,10 +65,18 @@ async function admin(sql: string): Promise<void> {
 }
 
 async function graphql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
+  const send = () =>
+    fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query, variables }),
+    });
+  // pgbench runs synchronously: meanwhile the server may close an idle keep-alive socket
+  // that fetch has not yet seen closed ("other side closed"); the request never reached the
+  // server, so sending it again on a new socket is safe
+  const res = await send().catch((error: unknown) => {
+    if ((error as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw error;
+    return send();
   });
   const body = (await res.json()) as { data?: unknown; errors?: unknown[] };
   if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
