@@ -1,11 +1,13 @@
-import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { requirePrincipal } from '../auth/authorize';
 import type { GraphQLContext } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
 import { CreateApiKeyInput } from './api-key.input';
 import { ApiKey, ApiKeyConnection, CreatedApiKey } from './api-key.type';
+import { inputLimits } from '../graphql/input-limits.middleware';
 
 @Resolver(() => ApiKey)
+@UseMiddleware(inputLimits)
 export class ApiKeyResolver {
   @Authorized('admin', 'operator')
   @Query(() => ApiKeyConnection, {

@@ -1,11 +1,12 @@
-import { Arg, Args, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Int, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
 import { ConfigurationFilterArgs, CreateConfigurationInput, UpdateConfigurationInput } from './configuration.input';
 import { Configuration, ConfigurationConnection, DeletedConfiguration } from './configuration.type';
-
+import { inputLimits } from '../graphql/input-limits.middleware';
 
 @Resolver(() => Configuration)
+@UseMiddleware(inputLimits)
 export class ConfigurationResolver {
   @Authorized('admin', 'viewer', 'operator')
   @Query(() => ConfigurationConnection, { description: "Your tenant's configurations, ordered by agentId.", complexity: connectionComplexity })

@@ -1,10 +1,12 @@
-import { Arg, Args, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
 import { EventHistoryFilter } from './event-history.input';
 import { RegistrationEventConnection } from './event-history.type';
+import { inputLimits } from '../graphql/input-limits.middleware';
 
 @Resolver()
+@UseMiddleware(inputLimits)
 export class EventHistoryResolver {
   @Authorized('admin', 'viewer', 'operator')
   @Query(() => RegistrationEventConnection, {

@@ -16,7 +16,8 @@ const JSON_SCALARS = new Set(['JSON', 'JSONObject']);
  * Enforces the size limits on every argument of root fields, whatever the field:
  * strings up to MAX_STRING_LENGTH characters, JSON values up to MAX_JSON_BYTES bytes
  * serialized. Errors are BAD_USER_INPUT with `extensions.field` (the argument path) and
- * `extensions.limit` (`stringLength` or `jsonBytes`).
+ * `extensions.limit` (`stringLength` or `jsonBytes`). Every resolver class applies it with
+ * `@UseMiddleware(inputLimits)` (test/graphql/schema.test.ts checks that none is missing).
  */
 export const inputLimits: MiddlewareFn<GraphQLContext> = ({ args, context, info }, next) => {
   if (info.path.prev === undefined) {

@@ -1,8 +1,9 @@
-import { Authorized, Ctx, Field, ID, ObjectType, Query, Resolver } from 'type-graphql';
+import { Authorized, Ctx, Field, ID, ObjectType, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { requirePrincipal } from '../auth/authorize';
 import { ApiKeyRole } from '../api-keys/api-key.type';
 import { Tenant } from '../tenants/tenant.type';
 import type { GraphQLContext } from './context';
+import { inputLimits } from './input-limits.middleware';
 
 @ObjectType({ description: 'The caller: the API key of this request.' })
 export class Me {
@@ -20,6 +21,7 @@ export class Me {
 }
 
 @Resolver()
+@UseMiddleware(inputLimits)
 export class MeResolver {
   @Authorized()
   @Query(() => Me, { description: 'Who you are: your key, role and tenant.' })

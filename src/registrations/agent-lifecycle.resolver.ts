@@ -1,15 +1,17 @@
-import { Arg, Args, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Resolver, UseMiddleware } from 'type-graphql';
 import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { DeregisterPayload, HeartbeatAck, HeartbeatOutcome, RegisterAgentInstancePayload } from './agent-lifecycle.type';
 import { HeartbeatArgs, RegisterAgentInstanceInput } from './registration.input';
 import { toRegistration } from './registration.service';
-
+import { inputLimits } from '../graphql/input-limits.middleware';
+import { countRegistrationFailures } from './registration-failures.middleware';
 
 /**
  * What agents do over GraphQL; the same AgentLifecycleService serves the agent WebSocket,
  * so both transports behave the same. The tenant is always the key's.
  */
 @Resolver()
+@UseMiddleware(countRegistrationFailures, inputLimits)
 export class AgentLifecycleResolver {
   @Authorized('agent')
   @Mutation(() => RegisterAgentInstancePayload, {

@@ -1,13 +1,15 @@
-import { Arg, Args, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
 import { AgentSummaryConnection } from './agent-summary.type';
 import { RegistrationFilter } from './registration.input';
 import { Registration, RegistrationConnection, RegistrationStatus } from './registration.type';
+import { inputLimits } from '../graphql/input-limits.middleware';
 
 const TENANT_ARG = { nullable: true, description: 'Operators only: the tenant to read.' } as const;
 
 @Resolver(() => Registration)
+@UseMiddleware(inputLimits)
 export class RegistrationResolver {
   @Authorized('admin', 'viewer', 'operator')
   @Query(() => RegistrationConnection, {

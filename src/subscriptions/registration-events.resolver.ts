@@ -1,10 +1,11 @@
-import { Args, ArgsType, Field, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { Args, ArgsType, Field, ID, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
 import { actingTenant, requireRole } from '../auth/authorize';
 import { AppError, ErrorCode } from '../errors';
 import { EventKindValue, RegistrationEvent, toRegistrationEvent } from '../events/registration-event.type';
 import type { EventKind, RegistryEvent } from '../events/types';
 import type { GraphQLContext } from '../graphql/context';
 import { sessionOf } from './subscription-session';
+import { inputLimits } from '../graphql/input-limits.middleware';
 
 @ArgsType()
 export class RegistrationEventsArgs {
@@ -25,6 +26,7 @@ export class RegistrationEventsArgs {
 }
 
 @Resolver()
+@UseMiddleware(inputLimits)
 export class RegistrationEventsResolver {
   @Subscription(() => RegistrationEvent, {
     description:

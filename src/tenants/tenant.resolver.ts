@@ -1,10 +1,12 @@
-import { Arg, Args, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
 import { CreateTenantInput } from './tenant.input';
 import { Tenant, TenantConnection } from './tenant.type';
+import { inputLimits } from '../graphql/input-limits.middleware';
 
 @Resolver(() => Tenant)
+@UseMiddleware(inputLimits)
 export class TenantResolver {
   @Authorized('operator')
   @Query(() => TenantConnection, { description: 'Every tenant, oldest first. Operator only.', complexity: connectionComplexity })
