@@ -21,9 +21,9 @@ export interface Queryable {
 }
 
 /**
- * The service's database: Prisma for ordinary reads and writes, and a raw path for the
- * SQL functions and the hot heartbeat statement. Both share one pool (PostgreSQL) or the
- * one embedded connection (PGlite).
+ * The service's database: parameterized SQL (the registry's SQL functions and the services'
+ * reads and writes), and a Prisma client over the same pool (PostgreSQL) or the one
+ * embedded connection (PGlite), which tests and tools use to check schema.prisma.
  */
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
