@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Pool, types } from 'pg';
+import { type ClientBase, Pool, types } from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -60,33 +60,16 @@ export function openPostgres(url: string, poolSize = 10): Database {
   // an idle client that the server drops (restart, pg_terminate_backend) must not crash us
   pool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  const queryable = (client: Pick<Pool, 'query'>): Queryable => ({
-    async query<T>(text: string, params?: unknown[], name?: string) {
-      const result = name
-        ? await client.query({ name, text, values: params as unknown[] })
-        : await client.query(text, params as unknown[]);
-      return result.rows as T[];
-    },
-    async exec(sql: string) {
-      await client.query(sql);
-    },
-  });
   return {
     kind: 'postgres',
     prisma,
     pool,
     url,
-    ...queryable(pool),
+    ...pgQueryable(pool),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {
-        await client.query('begin');
-        const result = await fn(queryable(client));
-        await client.query('commit');
-        return result;
-      } catch (error) {
-        await client.query('rollback').catch(() => undefined);
-        throw error;
+        return await inTransaction(client, fn);
       } finally {
         client.release();
       }
@@ -96,6 +79,34 @@ export function openPostgres(url: string, poolSize = 10): Database {
       await pool.end();
     },
   };
+}
+
+/** A pg pool or connection as a {@link Queryable} (named statements included). */
+export function pgQueryable(client: Pick<Pool, 'query'>): Queryable {
+  return {
+    async query<T>(text: string, params?: unknown[], name?: string) {
+      const result = name
+        ? await client.query({ name, text, values: params as unknown[] })
+        : await client.query(text, params as unknown[]);
+      return result.rows as T[];
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+  };
+}
+
+/** Runs `fn` in one transaction on `client` (a dedicated connection): commit, or rollback and rethrow. */
+export async function inTransaction<T>(client: ClientBase, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  await client.query('begin');
+  try {
+    const result = await fn(pgQueryable(client));
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Thrown when another process holds the embedded database folder. */

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolClient } from 'pg';
-import type { Database, Queryable } from './client';
+import { type Database, inTransaction, pgQueryable, type Queryable } from './client';
 
 /**
  * Our own migration runner, because the Prisma CLI cannot migrate here (its schema engine
@@ -119,24 +119,7 @@ async function appliedChecksums(db: Queryable): Promise<Map<string, string>> {
 
 /** One pooled connection as the runner's database, transactions included. */
 function onClient(client: PoolClient): Pick<Database, 'query' | 'exec' | 'transaction'> {
-  const queryable: Queryable = {
-    query: async <T>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as T[],
-    exec: async (sql: string) => void (await client.query(sql)),
-  };
-  return {
-    ...queryable,
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      await client.query('begin');
-      try {
-        const result = await fn(queryable);
-        await client.query('commit');
-        return result;
-      } catch (error) {
-        await client.query('rollback').catch(() => undefined);
-        throw error;
-      }
-    },
-  };
+  return { ...pgQueryable(client), transaction: (fn) => inTransaction(client, fn) };
 }
 
 function verify(migrations: Migration[], applied: Map<string, string>): void {

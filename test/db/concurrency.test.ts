@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { Queryable } from '../../src/db/client';
+import { pgQueryable, type Queryable } from '../../src/db/client';
 import {
   heartbeatInstances,
   markStaleInstances,
@@ -8,7 +8,7 @@ import {
   type HeartbeatItem,
   type RegisterResult,
 } from '../../src/db/registry-sql';
-import { asQueryable, createTestDatabase, postgresOnly, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, postgresOnly, type TestDatabase } from '../helpers/database';
 import { agentId, createTenant } from '../helpers/factories';
 import { eventsOf, registrationOf, testClock } from './support';
 
@@ -190,15 +190,15 @@ describe('SQL layer under real concurrency', () => {
       const errors: unknown[] = [];
       try {
         await heartbeater.query('begin');
-        await heartbeatInstances(asQueryable(heartbeater), [{ tenantId, instanceId: instanceOf(low) }], at(100));
+        await heartbeatInstances(pgQueryable(heartbeater), [{ tenantId, instanceId: instanceOf(low) }], at(100));
         await writerClient.query('begin');
         let writerDone = false;
-        const written = writer(asQueryable(writerClient), at)
+        const written = writer(pgQueryable(writerClient), at)
           .catch((error: unknown) => void errors.push(error))
           .finally(() => (writerDone = true));
         await untilBlockedOrDone(t.db, writerPid, () => writerDone);
         let heartbeatDone = false;
-        const heartbeat = heartbeatInstances(asQueryable(heartbeater), [{ tenantId, instanceId: instanceOf(high) }], at(100))
+        const heartbeat = heartbeatInstances(pgQueryable(heartbeater), [{ tenantId, instanceId: instanceOf(high) }], at(100))
           .catch((error: unknown) => void errors.push(error))
           .finally(() => (heartbeatDone = true));
         await untilBlockedOrDone(t.db, heartbeaterPid, () => heartbeatDone);

@@ -1,9 +1,9 @@
 import { Client } from 'pg';
-import { openPostgres, type Database } from '../../src/db/client';
+import { openPostgres, pgQueryable, type Database } from '../../src/db/client';
 import { registerAgentInstance } from '../../src/db/registry-sql';
 import { compareEvents } from '../../src/events/event-rows';
 import { EventLogReader, READ_PAGE } from '../../src/events/event-log-reader';
-import { asQueryable, createTestDatabase, postgresOnly, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, postgresOnly, type TestDatabase } from '../helpers/database';
 import { agentId, createTenant } from '../helpers/factories';
 import { collect, eventually, ids } from './support';
 
@@ -138,7 +138,7 @@ describe('EventLogReader', () => {
             // later writers sleep less, so higher ids often commit first
             await client.query(`select pg_sleep($1)`, [((writers.length - w) % 4) * 0.01]);
             await registerAgentInstance(
-              asQueryable(client),
+              pgQueryable(client),
               { tenantId, agentId: 'shared-agent', instanceId: `w${w}-r${round}` },
             );
             await client.query('commit');

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import type { ClientBase } from 'pg';
-import { type Database, openPglite, openPostgres, type Queryable } from '../../src/db/client';
+import { type Database, openPglite, openPostgres } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { databaseUrl, runPrefix, usingPostgres, withAdmin } from './postgres';
 
@@ -65,12 +64,4 @@ export function postgresOnly(reason: string): jest.It {
     }
     it.skip(`${name} [PostgreSQL only: ${reason}]`, () => undefined);
   }) as unknown as jest.It;
-}
-
-/** A dedicated pg connection as a {@link Queryable}: explicit transactions, the resilience suite's clients. */
-export function asQueryable(client: ClientBase): Queryable {
-  return {
-    query: async <T>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as T[],
-    exec: async (sql: string) => void (await client.query(sql)),
-  };
 }

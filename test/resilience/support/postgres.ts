@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { asQueryable } from '../../helpers/database';
+import { pgQueryable } from '../../../src/db/client';
 import { createTenant } from '../../helpers/factories';
 import { createApiKey } from '../../helpers/keys';
 import { freePort } from './service';
@@ -70,7 +70,7 @@ export interface Tenant {
 /** Creates a tenant with an agent, an admin and a viewer key (on a migrated database). */
 export async function seedTenant(url: string, name = `resilience-${crypto.randomBytes(3).toString('hex')}`): Promise<Tenant> {
   return withClient(url, async (c) => {
-    const db = asQueryable(c);
+    const db = pgQueryable(c);
     const tenantId = await createTenant(db, { name });
     return {
       tenantId,
