@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '../errors';
+import { AppError, badInput, ErrorCode, unauthenticated } from '../errors';
 import { type ErrorBody, WsErrorCode } from './protocol';
 
 /** The numeric agent-socket code of each catalogue code. */
@@ -16,13 +16,16 @@ export const WS_CODE_OF: Readonly<Record<ErrorCode, WsErrorCode>> = Object.freez
   [ErrorCode.INTERNAL_SERVER_ERROR]: WsErrorCode.ServerError,
 });
 
-/** A protocol-level failure (bad frame, unknown method) with its numeric code. */
+/**
+ * A failure the catalogue has no code of its own for, with its numeric code: a frame that
+ * is not a request (4000) or an unknown method (4004). Everything else is an AppError,
+ * numbered by {@link WS_CODE_OF}.
+ */
 export class ProtocolError extends Error {
   constructor(
     readonly wsCode: WsErrorCode,
     readonly code: ErrorCode,
     message: string,
-    readonly field?: string,
   ) {
     super(message);
     this.name = 'ProtocolError';
@@ -31,22 +34,19 @@ export class ProtocolError extends Error {
 
 export const invalidMessage = (message: string) =>
   new ProtocolError(WsErrorCode.InvalidMessage, ErrorCode.BAD_USER_INPUT, message);
-export const invalidParams = (message: string, field?: string) =>
-  new ProtocolError(WsErrorCode.InvalidParams, ErrorCode.BAD_USER_INPUT, message, field);
 export const methodNotFound = (method: string) =>
   new ProtocolError(WsErrorCode.MethodNotFound, ErrorCode.NOT_FOUND, `unknown method ${JSON.stringify(method)}`);
-export const authFailed = (message = 'a valid agent or admin API key is required') =>
-  new ProtocolError(WsErrorCode.AuthFailed, ErrorCode.UNAUTHENTICATED, message);
-export const rateLimited = () =>
-  new ProtocolError(WsErrorCode.RateLimited, ErrorCode.RATE_LIMITED, 'too many messages; slow down');
+/** 4005 (BAD_USER_INPUT). */
+export const invalidParams = badInput;
+/** 4001 (UNAUTHENTICATED). */
+export const authFailed = (message = 'a valid agent or admin API key is required') => unauthenticated(message);
+/** 4002 (RATE_LIMITED). */
+export const rateLimited = () => new AppError(ErrorCode.RATE_LIMITED, 'too many messages; slow down');
 
 /** Renders any error as an error body; unknown errors are masked as 4003. */
 export function toErrorBody(error: unknown): { body: ErrorBody; masked: boolean } {
   if (error instanceof ProtocolError) {
-    return {
-      body: { code: error.wsCode, message: error.message, data: { code: error.code, ...(error.field ? { field: error.field } : {}) } },
-      masked: false,
-    };
+    return { body: { code: error.wsCode, message: error.message, data: { code: error.code } }, masked: false };
   }
   if (error instanceof AppError) {
     const field = typeof error.extensions.field === 'string' ? error.extensions.field : undefined;

@@ -15,8 +15,8 @@ export function echoableId(value: unknown): MessageId | null {
 }
 
 /**
- * Parses a text frame into a {@link ClientFrame}. Throws a ProtocolError: 4000 for
- * anything that is not a well-formed message, 4005 for params that are not an object.
+ * Parses a text frame into a {@link ClientFrame}. Throws 4000 (a ProtocolError) for
+ * anything that is not a well-formed message, 4005 (BAD_USER_INPUT) for params that are not an object.
  * Method names and params contents are checked by the handlers.
  */
 export function parseFrame(text: string): ClientFrame {

@@ -1,5 +1,5 @@
 import { parseFrame } from '../../src/agents-ws/messages';
-import { ProtocolError, toErrorBody } from '../../src/agents-ws/errors';
+import { toErrorBody } from '../../src/agents-ws/errors';
 import { TokenBucket } from '../../src/agents-ws/rate-limit';
 import { backoffDelay } from '../../src/client/backoff';
 import { AppError, ErrorCode } from '../../src/errors';
@@ -37,7 +37,7 @@ describe('parseFrame', () => {
       parseFrame(text);
       return 'ok';
     } catch (error) {
-      return (error as ProtocolError).wsCode;
+      return toErrorBody(error).body.code;
     }
   };
 
