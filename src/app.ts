@@ -36,6 +36,7 @@ import { EventStreamService } from './subscriptions/event-stream.service';
 import { GraphQLWsServer } from './subscriptions/graphql-ws-server';
 import { RegistrationEventsResolver } from './subscriptions/registration-events.resolver';
 import { createFormatError } from './graphql/format-error';
+import { OperationRules } from './graphql/operation-rules';
 
 export interface AppOptions {
   /** Test clock; by default the database's clock stamps every change. */
@@ -167,14 +168,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   expressApp.use(metricsRouter(metrics));
   const server = http.createServer(expressApp);
   const schema = buildAppSchema();
-  const formatError = createFormatError(logger);
-  const graphql = createGraphQLServer({
-    schema,
-    formatError,
+  const formatError = createFormatError(logger, { details: config.errorDetails });
+  // one rule set for HTTP and graphql-ws
+  const rules = new OperationRules(schema, {
     maxDepth: config.graphqlMaxDepth,
     maxComplexity: config.graphqlMaxComplexity,
+    anonymousMaxComplexity: config.graphqlAnonymousMaxComplexity,
     introspection: config.graphqlIntrospection,
   });
+  const graphql = createGraphQLServer({ schema, formatError, rules });
   await graphql.start();
   const limits = config;
   const contextFor = (principal: Principal | null) => createContext(services, limits, principal);
@@ -200,7 +202,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     formatError,
     logger,
     connectionInitWaitTimeoutMs: config.wsConnectionInitTimeoutMs,
-    maxDepth: config.graphqlMaxDepth,
+    rules,
+    maxPayloadBytes: config.maxBodyBytes,
     revocationCheckMs: config.subscriptionAuthCheckMs,
   });
   metrics.observe({

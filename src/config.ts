@@ -53,8 +53,12 @@ export interface Config {
   readonly graphqlMaxDepth: number;
   /** Highest GraphQL query complexity accepted. Default 2000. */
   readonly graphqlMaxComplexity: number;
-  /** Introspection and the Apollo Sandbox landing page on /graphql. Default true, false when NODE_ENV=production. */
+  /** Highest GraphQL query complexity accepted from a request without an API key (introspection then refused). Default 50. */
+  readonly graphqlAnonymousMaxComplexity: number;
+  /** Introspection (with a key) and the Apollo Sandbox landing page on /graphql. Default true, false when NODE_ENV=production. */
   readonly graphqlIntrospection: boolean;
+  /** `extensions.sqlState` and "Did you mean …?" suggestions in error responses. Default true, false when NODE_ENV=production. */
+  readonly errorDetails: boolean;
   /** Largest page a list field returns. Default 100. */
   readonly maxPageSize: number;
   /** Largest HTTP request body. Default 1 MiB. */
@@ -63,6 +67,8 @@ export interface Config {
   readonly maxStringLength: number;
   /** Largest JSON value (serialized) accepted in an input. Default 64 KiB. */
   readonly maxJsonBytes: number;
+  /** Deepest nesting of objects and arrays accepted in a JSON input. Default 32. */
+  readonly maxJsonDepth: number;
   /** Live events buffered per subscription before it falls back to reading the log. Default 1000. */
   readonly subscriptionMaxQueue: number;
   /** The event log is read at least this often, whatever wakes it. Default 500 ms. */
@@ -158,11 +164,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     wsRateBurst: num('WS_RATE_BURST', 40, { min: 1 }),
     graphqlMaxDepth: num('GRAPHQL_MAX_DEPTH', 10, { min: 2 }),
     graphqlMaxComplexity: num('GRAPHQL_MAX_COMPLEXITY', 2000, { min: 10 }),
+    graphqlAnonymousMaxComplexity: num('GRAPHQL_ANONYMOUS_MAX_COMPLEXITY', 50, { min: 1 }),
     graphqlIntrospection: bool('GRAPHQL_INTROSPECTION', str('NODE_ENV') !== 'production'),
+    errorDetails: bool('ERROR_DETAILS', str('NODE_ENV') !== 'production'),
     maxPageSize: num('MAX_PAGE_SIZE', 100, { min: 1 }),
     maxBodyBytes: num('MAX_BODY_BYTES', 1_048_576, { min: 1024 }),
     maxStringLength: num('MAX_STRING_LENGTH', 10_000, { min: 64 }),
     maxJsonBytes: num('MAX_JSON_BYTES', 65_536, { min: 256 }),
+    maxJsonDepth: num('MAX_JSON_DEPTH', 32, { min: 1, max: 1000 }),
     subscriptionMaxQueue: num('SUBSCRIPTION_MAX_QUEUE', 1000, { min: 1 }),
     eventPollIntervalMs: num('EVENT_POLL_INTERVAL_MS', 500, { min: 10, max: 60_000 }),
     eventNotifyThrottleMs: num('EVENT_NOTIFY_THROTTLE_MS', 5, { max: 1000 }),

@@ -34,8 +34,9 @@ export const unauthenticated = (message = 'a valid API key is required') =>
   new AppError(ErrorCode.UNAUTHENTICATED, message);
 export const forbidden = (message = 'your API key does not allow this') => new AppError(ErrorCode.FORBIDDEN, message);
 export const notFound = (what: string) => new AppError(ErrorCode.NOT_FOUND, `${what} not found`);
-export const badInput = (message: string, field?: string) =>
-  new AppError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
+/** BAD_USER_INPUT naming the offending `field` and, for the input limits, which `limit` it broke. */
+export const badInput = (message: string, field?: string, limit?: string) =>
+  new AppError(ErrorCode.BAD_USER_INPUT, message, { ...(field ? { field } : {}), ...(limit ? { limit } : {}) });
 export const conflict = (message: string, extensions: Record<string, unknown> = {}) =>
   new AppError(ErrorCode.CONFLICT, message, extensions);
 export const notRegistered = (instanceId: string) =>

@@ -20,6 +20,7 @@ import {
   WsErrorCode,
 } from './protocol';
 import { TokenBucket } from './rate-limit';
+import { characterCount, textProblem } from '../validation';
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
@@ -38,11 +39,13 @@ export interface ConnectionContext {
   track(work: Promise<unknown>): void;
 }
 
-const AGENT_ROLES: readonly Principal['role'][] = ['agent', 'admin'];
-
-/** True for a principal that may act as an agent (roles agent and admin, of a tenant). */
+/**
+ * True for a principal that may act as an agent: a key with the agent role, of a tenant.
+ * Least privilege, as over GraphQL (whose agent mutations are `@Authorized('agent')`): an
+ * admin key is refused here too.
+ */
 export function mayActAsAgent(principal: Principal | null): principal is Principal & { tenantId: string } {
-  return principal !== null && AGENT_ROLES.includes(principal.role) && principal.tenantId !== null;
+  return principal !== null && principal.role === 'agent' && principal.tenantId !== null;
 }
 
 /**
@@ -308,9 +311,11 @@ function idOf(data: WebSocket.RawData, isBinary: boolean): MessageId | null {
 
 function optionalString(value: unknown, field: string, max = 256): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+  if (typeof value !== 'string' || value.length === 0 || (value.length > max && characterCount(value) > max)) {
     throw invalidParams(`${field} must be a string of 1 to ${max} characters`, field);
   }
+  const problem = textProblem(value);
+  if (problem) throw invalidParams(`${field} ${problem}`, field);
   return value;
 }
 

@@ -19,6 +19,16 @@ const SQLSTATE_CODES: Record<string, ErrorCode> = {
   '22003': ErrorCode.BAD_USER_INPUT, // numeric_value_out_of_range
 };
 
+/**
+ * Whole classes a client's input can trigger: 22 data exception (text PostgreSQL cannot
+ * store, such as NUL or an unpaired surrogate escape in jsonb; values out of range; bad
+ * formats) and 54 program limit exceeded (too large, too deep). The API validates input
+ * before it reaches SQL; this is the net below that, so input never becomes a 500.
+ */
+function classCode(state: string): ErrorCode | undefined {
+  return state.startsWith('22') || state.startsWith('54') ? ErrorCode.BAD_USER_INPUT : undefined;
+}
+
 const PRISMA_CODES: Record<string, ErrorCode> = {
   P2002: ErrorCode.CONFLICT,
   P2003: ErrorCode.NOT_FOUND,
@@ -49,7 +59,7 @@ export function mapDatabaseError(error: unknown): unknown {
   if (error instanceof AppError) return error;
   const state = sqlStateOf(error);
   const code =
-    (state && SQLSTATE_CODES[state]) ||
+    (state && (SQLSTATE_CODES[state] ?? classCode(state))) ||
     (state === '23503' ? foreignKeyCode(error) : undefined) ||
     prismaCode(error) ||
     (isConnectionFailure(error, state) ? ErrorCode.UNAVAILABLE : undefined);

@@ -29,6 +29,7 @@ export interface ApiLimits {
   readonly maxPageSize: number;
   readonly maxStringLength: number;
   readonly maxJsonBytes: number;
+  readonly maxJsonDepth: number;
 }
 
 /** The context of every GraphQL operation, over HTTP or graphql-ws. */

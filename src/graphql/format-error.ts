@@ -19,13 +19,40 @@ const REQUEST_CODES = new Set([
   ErrorCode.UNAUTHENTICATED,
 ]);
 
+export interface FormatErrorOptions {
+  /**
+   * Show what helps a developer and nobody else: `extensions.sqlState` and graphql-js'
+   * "Did you mean …?" suggestions. Default true; false when NODE_ENV=production
+   * (ERROR_DETAILS).
+   */
+  details?: boolean;
+}
+
 /**
- * Apollo's `formatError`: coded {@link AppError}s pass through; class-validator errors
- * become BAD_USER_INPUT naming the field; limit violations found by validation rules
- * become BAD_USER_INPUT; database errors map through the one SQLSTATE table; anything
- * else is logged and masked as INTERNAL_SERVER_ERROR (no message, no stack).
+ * The `formatError` of both transports (Apollo over HTTP, graphql-ws): coded
+ * {@link AppError}s pass through; class-validator errors become BAD_USER_INPUT naming the
+ * field; limit violations found by validation rules become BAD_USER_INPUT; database errors
+ * map through the one SQLSTATE table; anything else is logged and masked as
+ * INTERNAL_SERVER_ERROR (no message, no stack). Without `details`, SQLSTATEs and field
+ * suggestions are taken out.
  */
-export function createFormatError(logger: Logger) {
+export function createFormatError(logger: Logger, options: FormatErrorOptions = {}) {
+  const format = formatWith(logger);
+  if (options.details ?? true) return format;
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => withoutDetails(format(formatted, error));
+}
+
+/** Drops `extensions.sqlState` and "Did you mean …?" (as Apollo's hideSchemaDetailsFromClientErrors does, for every error). */
+function withoutDetails(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const message = formatted.message.replace(/ ?Did you mean(.+?)\?$/, '');
+  if (formatted.extensions && 'sqlState' in formatted.extensions) {
+    const { sqlState: _sqlState, ...extensions } = formatted.extensions;
+    return { ...formatted, message, extensions };
+  }
+  return message === formatted.message ? formatted : { ...formatted, message };
+}
+
+function formatWith(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };

@@ -10,36 +10,35 @@ import { bearerToken } from '../auth/api-keys';
 import { ErrorCode } from '../errors';
 import { complexityLimitPlugin } from './complexity.plugin';
 import { type ApiLimits, type ApiServices, type GraphQLContext, createContext } from './context';
-import { depthLimitRule } from './depth-limit.rule';
 import type { createFormatError } from './format-error';
+import type { OperationRules } from './operation-rules';
 
 export interface GraphQLServerOptions {
   schema: GraphQLSchema;
   /** Masks unexpected errors and logs them (createFormatError); shared with graphql-ws. */
   formatError: ReturnType<typeof createFormatError>;
-  /** Deepest selection accepted (GRAPHQL_MAX_DEPTH). */
-  maxDepth: number;
-  /** Highest estimated cost accepted (GRAPHQL_MAX_COMPLEXITY). */
-  maxComplexity: number;
-  /** Introspection and the Apollo Sandbox landing page. */
-  introspection: boolean;
+  /** The validation rules and cost limit, shared with graphql-ws. */
+  rules: OperationRules;
 }
 
 /**
- * The Apollo server: masked errors, depth and complexity limits, CSRF prevention on,
- * no stack traces in responses, the Sandbox landing page when introspection is on.
+ * The Apollo server: masked errors, the shared operation rules (depth, introspection policy,
+ * cost), CSRF prevention on, no stack traces in responses, the Sandbox landing page when
+ * introspection is on. Apollo's own introspection switch stays on: the rules decide, so
+ * that HTTP and graphql-ws refuse introspection with the same rule and code.
  */
 export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer<GraphQLContext> {
+  const { rules } = options;
   return new ApolloServer<GraphQLContext>({
     schema: options.schema,
-    introspection: options.introspection,
+    introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
-    validationRules: [depthLimitRule(options.maxDepth)],
+    validationRules: [...rules.validationRules],
     formatError: options.formatError,
     plugins: [
-      complexityLimitPlugin(options.maxComplexity),
-      options.introspection
+      complexityLimitPlugin(rules),
+      rules.policy.introspection
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false })
         : ApolloServerPluginLandingPageDisabled(),
     ],

@@ -93,8 +93,8 @@ export class AgentLifecycleService {
     const instanceId = checkString(request.instanceId, 'instanceId', 256, 1);
     const name = checkOptionalString(request.name, 'name', 200);
     const capabilities = checkCapabilities(request.capabilities);
-    const connectionDetails = checkJsonObject(request.connectionDetails, 'connectionDetails', limits.maxJsonBytes);
-    const runtimeConfig = checkJsonObject(request.runtimeConfig, 'runtimeConfig', limits.maxJsonBytes);
+    const connectionDetails = checkJsonObject(request.connectionDetails, 'connectionDetails', limits);
+    const runtimeConfig = checkJsonObject(request.runtimeConfig, 'runtimeConfig', limits);
     const result = await registerAgentInstance(this.deps.db, {
       tenantId,
       agentId,

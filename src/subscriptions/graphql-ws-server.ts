@@ -1,9 +1,10 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { type DocumentNode, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, getOperationAST, getVariableValues } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { depthLimitRule } from '../graphql/depth-limit.rule';
+import type { OperationRules } from '../graphql/operation-rules';
+import { ErrorCode } from '../errors';
 import { cachedDocuments } from './document-cache';
 import { sharedExecutionSubscribe } from './shared-execution';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -13,6 +14,20 @@ import type { Logger } from '../logger';
 import { requestIdOf } from '../ops/request-context';
 import type { EventStreamService } from './event-stream.service';
 import { attachSession } from './subscription-session';
+
+/** A request error with the code Apollo gives the same problem over HTTP. */
+function requestError(error: unknown, code: string): GraphQLError {
+  if (error instanceof GraphQLError) {
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      originalError: error.originalError ?? undefined,
+      extensions: { ...error.extensions, code },
+    });
+  }
+  return new GraphQLError(error instanceof Error ? error.message : String(error), { extensions: { code } });
+}
 
 /** Close codes this server uses besides graphql-ws's own (4400 4401 4403 4408 4409 4429 4500). */
 export const SubscriptionCloseCode = {
@@ -39,8 +54,10 @@ export interface GraphQLWsServerOptions {
   revocationCheckMs?: number;
   /** ws keep-alive ping interval. Default 12 s. */
   keepAliveMs?: number;
-  /** Deepest selection accepted (GRAPHQL_MAX_DEPTH), as over HTTP. Default 10. */
-  maxDepth?: number;
+  /** The validation rules and cost limit, exactly as over HTTP. */
+  rules: OperationRules;
+  /** Largest frame read from a socket (MAX_BODY_BYTES, as an HTTP body); larger ones close it with 1009 before parsing. */
+  maxPayloadBytes: number;
 }
 
 type ConnectionExtra = {
@@ -67,7 +84,7 @@ export class GraphQLWsServer {
   private closing = false;
 
   constructor(private readonly options: GraphQLWsServerOptions) {
-    this.wss = new WebSocketServer({ noServer: true });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
     this.wss.on('connection', (socket, request: http.IncomingMessage) => {
       const connectionId = requestIdOf(request.headers['x-request-id']);
       connectionIds.set(socket, connectionId);
@@ -81,11 +98,34 @@ export class GraphQLWsServer {
     const { formatError, logger } = options;
     const format = (errors: readonly GraphQLError[]) =>
       errors.map((error) => (formatError ? formatError(error.toJSON(), error) : error.toJSON()));
+    const documents = cachedDocuments(options.rules.validationRules);
+    const { schema, rules } = options;
     this.dispose = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
       {
-        schema: options.schema,
+        schema,
         subscribe: sharedExecutionSubscribe(),
-        ...cachedDocuments([depthLimitRule(options.maxDepth ?? 10)]),
+        // the same parse, validation rules, variable coercion and cost check as over HTTP,
+        // with the same codes; the context is built by `context` below
+        onSubscribe: (ctx, _id, payload) => {
+          let document: DocumentNode;
+          try {
+            document = documents.parse(payload.query);
+          } catch (error) {
+            return [requestError(error, 'GRAPHQL_PARSE_FAILED')];
+          }
+          const invalid = documents.validate(schema, document);
+          if (invalid.length > 0) return invalid.map((error) => requestError(error, 'GRAPHQL_VALIDATION_FAILED'));
+          const operation = getOperationAST(document, payload.operationName);
+          if (!operation) {
+            return [requestError(new GraphQLError('Unable to identify the operation to run (operationName)'), 'OPERATION_RESOLUTION_FAILURE')];
+          }
+          const variables = payload.variables ?? {};
+          const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
+          if (coerced.errors) return coerced.errors.map((error) => requestError(error, ErrorCode.BAD_USER_INPUT));
+          const refused = rules.checkCost(document, payload.operationName, variables, ctx.extra.principal !== undefined);
+          if (refused) return [refused];
+          return { schema, document, operationName: payload.operationName, variableValues: variables };
+        },
         connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 3_000,
         onConnect: async (ctx) => {
           if (this.closing) return false;

@@ -30,9 +30,16 @@ describe('limits and errors', () => {
     expect(limitOf(viaFragment)).toBe('depth');
   });
 
-  it('introspection is not limited by depth (tools can load the schema)', async () => {
-    const result = await h.run(null, getIntrospectionQuery());
+  it('introspection with a key is not limited by depth (tools can load the schema)', async () => {
+    const result = await h.run(t.viewer, getIntrospectionQuery());
     expect(result.errors).toBeUndefined();
+  });
+
+  it('introspection without a key is UNAUTHENTICATED; __typename alone is not introspection', async () => {
+    expect(codeOf(await h.run(null, getIntrospectionQuery()))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await h.run(null, `{ __type(name: "Query") { name } }`))).toBe('UNAUTHENTICATED');
+    const typename = await h.run(null, `{ __typename }`);
+    expect([typename.errors, typename.data]).toEqual([undefined, { __typename: 'Query' }]);
   });
 
   it('a query costlier than GRAPHQL_MAX_COMPLEXITY is BAD_USER_INPUT (limit complexity); page size counts', async () => {
