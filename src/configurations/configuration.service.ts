@@ -124,10 +124,12 @@ export class ConfigurationService {
   /** NOT_FOUND when the manifest does not exist, CONFLICT when the tenant already configures it. */
   async create(tenantId: string, agentId: string, fields: ConfigurationFields): Promise<Configuration> {
     const set = assignments(fields, 3);
+    // the manifest's name unless the admin gave one
+    const name = set.columns.includes('name') ? '' : ', name';
     const [row] = await mapErrors(() =>
       this.db.query<ConfigurationRow>(
-        `insert into mcp.agent_configurations as c (tenant_id, manifest_id, name${set.columns.map((c) => `, ${c}`).join('')})
-         select $1::uuid, m.id, m.name${set.params.map((p) => `, ${p}`).join('')}
+        `insert into mcp.agent_configurations as c (tenant_id, manifest_id${name}${set.columns.map((c) => `, ${c}`).join('')})
+         select $1::uuid, m.id${name ? ', m.name' : ''}${set.params.map((p) => `, ${p}`).join('')}
          from mcp.agent_manifests m where m.agent_id = $2
          on conflict (tenant_id, manifest_id) do nothing
          returning ${COLUMNS}, ${AGENT_ID}`,

@@ -1,5 +1,5 @@
 import type { Clock } from '../../src/clock';
-import { deregisterAgentInstance, registerAgentInstance } from '../../src/db/registry-sql';
+import { deregisterAgentInstance, heartbeatInstances, registerAgentInstance } from '../../src/db/registry-sql';
 import { StaleSweeper, type StaleSweeperOptions } from '../../src/liveness/sweeper';
 import { createLogger } from '../../src/logger';
 import { createTestDatabase, postgresOnly, type TestDatabase } from '../helpers/database';
@@ -94,6 +94,55 @@ describe('stale sweeper (controlled clock, real database)', () => {
     clock.advance(1001);
     expect((await s.sweep()).marked).toBe(2);
     expect(await statuses(tenantId)).toEqual({ active: 1, stale: 2 });
+  });
+
+  /**
+   * The production defaults (15 s heartbeats on spread phases, 45 s stale, 5 s sweeps),
+   * simulated second by second on the test clock: `silent` of 20 agents stop together at
+   * 60 s. Their last heartbeats lie up to 15 s apart, so they cross the cutoff over several
+   * sweeps. Returns the statuses after 150 s and whether a hold began.
+   */
+  const spreadPhases = async (silent: number) => {
+    const s = sweeper({
+      sweepIntervalMs: 5_000,
+      selfPreservationMinActive: 10,
+      selfPreservationShare: 0.5,
+      selfPreservationCeilingMs: 600_000,
+    });
+    const tenantId = await createTenant(t.db);
+    const agent = agentId('phase');
+    const phases = Array.from({ length: 20 }, (_, i) => Math.round((i * 15_000) / 20));
+    for (let i = 0; i < 20; i++) {
+      await registerAgentInstance(t.db, { tenantId, agentId: agent, instanceId: `p-${i}`, now: new Date(T0 + phases[i]) });
+    }
+    s.start(); // the grace period ends 45 s in
+    let held = false;
+    for (let second = 1; second <= 150; second++) {
+      clock.advance(1_000);
+      const elapsed = clock.ms - T0;
+      const due = phases
+        .map((phase, i) => ({ phase, i }))
+        .filter(({ phase, i }) => (elapsed - phase) % 15_000 < 1_000 && elapsed > phase && !(i < silent && elapsed >= 60_000));
+      if (due.length > 0) {
+        await heartbeatInstances(t.db, due.map(({ i }) => ({ tenantId, instanceId: `p-${i}` })), clock.now());
+      }
+      if (second % 5 === 0) held = (await s.sweep()).held.length > 0 || held;
+    }
+    return { held, statuses: await statuses(tenantId) };
+  };
+
+  it('self-preservation holds when 16 of 20 agents on spread heartbeat phases fall silent together', async () => {
+    const { held, statuses: after } = await spreadPhases(16);
+    expect(held).toBe(true);
+    // what went stale before the window's share was passed is at most half of 20
+    expect(after.stale ?? 0).toBeLessThanOrEqual(10);
+    expect(after.active).toBeGreaterThanOrEqual(10);
+  });
+
+  it('self-preservation lets 3 of 20 silent agents on spread phases go stale as usual', async () => {
+    const { held, statuses: after } = await spreadPhases(3);
+    expect(held).toBe(false);
+    expect(after).toEqual({ active: 17, stale: 3 });
   });
 
   it('self-preservation: holds back for a tenant losing more than the share at once, says so, and gives up after the ceiling', async () => {

@@ -33,6 +33,11 @@ describe('configurations', () => {
     expect(c.settings).toEqual({ region: 'eu' });
   });
 
+  it('a configuration created with a name of its own keeps it (the manifest name is only the default)', async () => {
+    const c = await configuration({ name: 'Our IDE agent' });
+    expect(c.name).toBe('Our IDE agent');
+  });
+
   it('creating one for an unknown manifest is NOT_FOUND; a second one for the same agent is CONFLICT', async () => {
     expect(codeOf(await h.run(t.admin, op('CreateConfiguration'), { input: { agentId: 'no-such-agent' } }))).toBe('NOT_FOUND');
     const c = await configuration();
