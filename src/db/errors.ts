@@ -20,13 +20,31 @@ const SQLSTATE_CODES: Record<string, ErrorCode> = {
 };
 
 /**
- * Whole classes a client's input can trigger: 22 data exception (text PostgreSQL cannot
- * store, such as NUL or an unpaired surrogate escape in jsonb; values out of range; bad
- * formats) and 54 program limit exceeded (too large, too deep). The API validates input
- * before it reaches SQL; this is the net below that, so input never becomes a 500.
+ * The other SQLSTATEs a client's value can trigger in our statements: text PostgreSQL
+ * cannot store (a NUL, an unpaired surrogate escape in jsonb), values too long, out of
+ * range or badly formatted, and values too large or too deep for it (54: program limit
+ * exceeded). The API validates input before it reaches SQL; this is the net below that, so
+ * input never becomes a 500. Errors that only a bug of ours can cause (division by zero, a
+ * missing column) stay unmapped and are masked.
  */
+const INPUT_SQLSTATES = new Set([
+  '22001', // string_data_right_truncation
+  '22004', // null_value_not_allowed
+  '22007', // invalid_datetime_format
+  '22008', // datetime_field_overflow
+  '22021', // character_not_in_repertoire (NUL in text)
+  '22023', // invalid_parameter_value
+  '22025', // invalid_escape_sequence
+  '22030', // duplicate_json_object_key_value
+  '22032', // invalid_json_text
+  '22P05', // untranslatable_character (\u0000 or a lone surrogate escape in jsonb)
+  '2202E', // array_subscript_error
+  '54000', // program_limit_exceeded (e.g. an index row too large)
+  '54001', // statement_too_complex (e.g. too deep)
+]);
+
 function classCode(state: string): ErrorCode | undefined {
-  return state.startsWith('22') || state.startsWith('54') ? ErrorCode.BAD_USER_INPUT : undefined;
+  return INPUT_SQLSTATES.has(state) ? ErrorCode.BAD_USER_INPUT : undefined;
 }
 
 const PRISMA_CODES: Record<string, ErrorCode> = {

@@ -89,6 +89,16 @@ export class GraphQLWsServer {
       const connectionId = requestIdOf(request.headers['x-request-id']);
       connectionIds.set(socket, connectionId);
       this.sockets.set(socket, null);
+      // graphql-ws logs every socket error with console.error ("Internal error emitted…")
+      // and closes with 4500; a frame over maxPayload is the client's doing, and ws closes
+      // the socket with 1009 by itself. Take the socket's errors over once graphql-ws has
+      // attached its listener (in this same 'connection' event).
+      process.nextTick(() => {
+        socket.removeAllListeners('error');
+        socket.on('error', (error: Error & { code?: string }) =>
+          logger.info({ connectionId, code: error.code, message: error.message }, 'graphql-ws socket error'),
+        );
+      });
       socket.once('close', (code) => {
         const principal = this.sockets.get(socket);
         this.sockets.delete(socket);
