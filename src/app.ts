@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import type { Config } from './config';
 import type { Clock } from './clock';
 import { AgentSocketServer } from './agents-ws/agent-socket-server';
@@ -9,9 +8,9 @@ import { migrate } from './db/migrate';
 import { Authenticator } from './auth/api-keys';
 import { EventLogReader } from './events/event-log-reader';
 import type { EventFeed } from './events/types';
-import { healthRouter } from './http/health';
-import { metricsRouter } from './http/metrics';
-import { requestContext } from './ops/request-context';
+import { healthHandlers } from './http/health';
+import { metricsHandler } from './http/metrics';
+import { createRouter } from './http/router';
 import { HeartbeatWriter } from './liveness/heartbeat-writer';
 import { StaleSweeper } from './liveness/sweeper';
 import { createLogger, type Logger } from './logger';
@@ -26,7 +25,7 @@ import { ConfigurationService } from './configurations/configuration.service';
 import { EventHistoryService } from './events/event-history.service';
 import { type ApiServices, type GraphQLContext, createContext } from './graphql/context';
 import { buildRegistrySchema } from './graphql/schema';
-import { createGraphQLServer, graphqlHandlers } from './graphql/server';
+import { createGraphQLServer, graphqlHttpHandler } from './graphql/server';
 import { ManifestService } from './manifests/manifest.service';
 import { RegistrationService } from './registrations/registration.service';
 import { TenantService } from './tenants/tenant.service';
@@ -161,12 +160,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   const bootstrapped: BootstrapResult | null = config.bootstrap ? await bootstrapDemo(db) : null;
 
-  const expressApp = express();
-  expressApp.disable('x-powered-by');
-  expressApp.use(requestContext(logger));
-  expressApp.use(healthRouter({ db, isAccepting: () => accepting }));
-  expressApp.use(metricsRouter(metrics));
-  const server = http.createServer(expressApp);
   const schema = buildAppSchema();
   const formatError = createFormatError(logger, { details: config.errorDetails });
   // one rule set for HTTP and graphql-ws
@@ -180,7 +173,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   await graphql.start();
   const limits = config;
   const contextFor = (principal: Principal | null) => createContext(services, limits, principal);
-  expressApp.use('/graphql', ...graphqlHandlers({ server: graphql, services, limits, maxBodyBytes: config.maxBodyBytes }));
+  const health = healthHandlers({ db, isAccepting: () => accepting });
+  const server = http.createServer(
+    createRouter({
+      logger,
+      routes: {
+        '/healthz': { GET: health.healthz },
+        '/readyz': { GET: health.readyz },
+        '/metrics': { GET: metricsHandler(metrics, config.metricsToken) },
+        '/graphql': { '*': graphqlHttpHandler({ server: graphql, services, limits, maxBodyBytes: config.maxBodyBytes }) },
+      },
+    }),
+  );
 
   const agentSockets = new AgentSocketServer({
     auth,

@@ -80,6 +80,9 @@ export interface Config {
   /** How often the keys of open graphql-ws sockets are checked for revocation. Default 5 s. */
   readonly subscriptionAuthCheckMs: number;
 
+  /** When set, /metrics answers only `Authorization: Bearer <this token>` (Prometheus' `authorization` setting). Default unset. */
+  readonly metricsToken: string | undefined;
+
   /** Graceful shutdown deadline. Default 10 s. */
   readonly shutdownTimeoutMs: number;
   /**
@@ -177,6 +180,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     eventNotifyThrottleMs: num('EVENT_NOTIFY_THROTTLE_MS', 5, { max: 1000 }),
     wsConnectionInitTimeoutMs: num('WS_CONNECTION_INIT_TIMEOUT_MS', 3000, { min: 10 }),
     subscriptionAuthCheckMs: num('SUBSCRIPTION_AUTH_CHECK_MS', 5000, { min: 10 }),
+    metricsToken: str('METRICS_TOKEN'),
     shutdownTimeoutMs: num('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100 }),
     workers: num('WORKERS', 1, { min: 1, max: 64 }),
   };

@@ -1,21 +1,16 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { currentRequestId } from './ops/request-context';
 
 export type { Logger };
 
 /**
- * Structured JSON logs, one object per line, on stdout (or `destination`). Lines written
- * while an HTTP request is handled carry its `requestId`.
+ * Structured JSON logs, one object per line, on stdout (or `destination`). Lines about an
+ * HTTP request carry its `requestId` (passed explicitly: src/ops/request-context.ts).
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
       level,
       base: { service: 'agent-registry' },
-      mixin() {
-        const requestId = currentRequestId();
-        return requestId ? { requestId } : {};
-      },
     },
     destination,
   );

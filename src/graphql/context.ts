@@ -38,11 +38,13 @@ export interface GraphQLContext {
   readonly principal: Principal | null;
   readonly services: ApiServices;
   readonly limits: ApiLimits;
+  /** The HTTP request's id (x-request-id), when the operation came over HTTP: error logs carry it. */
+  readonly requestId?: string;
 }
 
 /** Builds the context of one operation for `principal` (null: anonymous). */
-export function createContext(services: ApiServices, limits: ApiLimits, principal: Principal | null): GraphQLContext {
-  return { principal, services, limits };
+export function createContext(services: ApiServices, limits: ApiLimits, principal: Principal | null, requestId?: string): GraphQLContext {
+  return { principal, services, limits, requestId };
 }
 
 /**

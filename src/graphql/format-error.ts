@@ -6,6 +6,8 @@ import { ArgumentValidationError } from 'type-graphql';
 import { mapDatabaseError } from '../db/errors';
 import { AppError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLContext } from './context';
 
 /** Codes of request errors Apollo and graphql-js produce before any resolver runs. */
 const REQUEST_CODES = new Set([
@@ -37,9 +39,29 @@ export interface FormatErrorOptions {
  * suggestions are taken out.
  */
 export function createFormatError(logger: Logger, options: FormatErrorOptions = {}) {
-  const format = formatWith(logger);
-  if (options.details ?? true) return format;
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => withoutDetails(format(formatted, error));
+  // Apollo's formatError sees no context: the request id of an error's operation is noted
+  // by `plugin` (didEncounterErrors runs first, with the same error objects)
+  const requestIds = new WeakMap<object, string>();
+  const format = formatWith(logger, requestIds);
+  const formatError =
+    (options.details ?? true)
+      ? format
+      : (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => withoutDetails(format(formatted, error));
+  const plugin: ApolloServerPlugin<GraphQLContext> = {
+    async requestDidStart({ contextValue }) {
+      const requestId = contextValue.requestId;
+      if (!requestId) return {};
+      return {
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) requestIds.set(error, requestId);
+        },
+      };
+    },
+  };
+  return Object.assign(formatError, {
+    /** The Apollo plugin that lets error logs carry the HTTP request's id. */
+    plugin,
+  });
 }
 
 /** Drops `extensions.sqlState` and "Did you mean …?" (as Apollo's hideSchemaDetailsFromClientErrors does, for every error). */
@@ -52,7 +74,7 @@ function withoutDetails(formatted: GraphQLFormattedError): GraphQLFormattedError
   return message === formatted.message ? formatted : { ...formatted, message };
 }
 
-function formatWith(logger: Logger) {
+function formatWith(logger: Logger, requestIds: WeakMap<object, string>) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
@@ -82,7 +104,8 @@ function formatWith(logger: Logger) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...base, extensions };
     }
-    logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
+    const requestId = typeof error === 'object' && error !== null ? requestIds.get(error) : undefined;
+    logger.error({ err: original, path: formatted.path, ...(requestId ? { requestId } : {}) }, 'unexpected error in a GraphQL operation');
     return {
       message: 'internal server error',
       locations: formatted.locations,

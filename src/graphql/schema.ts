@@ -9,6 +9,7 @@ import { RegistrationResolver } from '../registrations/registration.resolver';
 import { TenantResolver } from '../tenants/tenant.resolver';
 import { authChecker } from './auth-checker';
 import { MeResolver } from './me.resolver';
+import { validateArgs } from './validate-args';
 
 /** The resolvers of queries and mutations. */
 export const resolvers: NonEmptyArray<Function> = [
@@ -53,6 +54,7 @@ export function buildRegistrySchema(options: RegistrySchemaOptions = {}): GraphQ
   return buildSchemaSync({
     resolvers: [...resolvers, ...(options.extraResolvers ?? [])] as NonEmptyArray<Function>,
     validate: { forbidUnknownValues: false },
+    validateFn: validateArgs,
     authChecker,
     authMode: 'error',
     pubSub: options.pubSub ?? noTopics,

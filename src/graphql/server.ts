@@ -1,11 +1,11 @@
 import { ApolloServer } from '@apollo/server';
-import {
-  ApolloServerPluginLandingPageDisabled,
-} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { expressMiddleware } from '@as-integrations/express5';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import type http from 'node:http';
+import { HeaderMap } from '@apollo/server';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { Handler } from '../http/router';
+import { sendJson } from '../http/respond';
 import { bearerToken } from '../auth/api-keys';
 import { ErrorCode } from '../errors';
 import { complexityLimitPlugin } from './complexity.plugin';
@@ -37,6 +37,9 @@ export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer
     validationRules: [...rules.validationRules],
     formatError: options.formatError,
     plugins: [
+      options.formatError.plugin,
+      // no cache hints are used: the default cache-control plugin wraps every field resolver
+      ApolloServerPluginCacheControlDisabled(),
       complexityLimitPlugin(rules),
       rules.policy.introspection
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false })
@@ -45,7 +48,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer
   });
 }
 
-export interface GraphQLRouteOptions {
+export interface GraphQLHttpOptions {
   server: ApolloServer<GraphQLContext>;
   services: ApiServices;
   limits: ApiLimits;
@@ -53,48 +56,97 @@ export interface GraphQLRouteOptions {
   maxBodyBytes: number;
 }
 
+const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
+const CHARSET = /;\s*charset\s*=\s*"?([\w-]+)/i;
+
 /**
- * The /graphql HTTP handlers: JSON body parsing with the size limit, the caller from
- * `Authorization: Bearer <key>` (none: anonymous; an unknown or revoked key: 401
- * UNAUTHENTICATED), and JSON errors for bodies that are too large or not JSON.
+ * The /graphql HTTP handler on plain node:http: reads the body up to `maxBodyBytes` (413
+ * beyond), parses JSON bodies (400 with a JSON error when they are not JSON), finds the
+ * caller from `Authorization: Bearer <key>` (none: anonymous; an unknown or revoked key:
+ * 401 UNAUTHENTICATED), and lets Apollo run the request (CSRF prevention, GET for queries,
+ * the landing page, status codes). The response goes out in one write.
  */
-export function graphqlHandlers(options: GraphQLRouteOptions): Array<RequestHandler | ErrorRequestHandler> {
-  const { services, limits } = options;
-  const defaultBody: RequestHandler = (req, _res, next) => {
-    // Apollo answers non-JSON requests itself (CSRF prevention); it only needs a body
-    req.body ??= {};
-    next();
-  };
-  const bodyErrors: ErrorRequestHandler = (error: { type?: string }, _req, res, next) => {
-    if (error?.type === 'entity.too.large') {
-      res.status(413).json(errorBody(`the request body exceeds the maximum of ${options.maxBodyBytes} bytes`, {
-        limit: 'bodyBytes',
-        max: options.maxBodyBytes,
-      }));
-    } else if (error?.type === 'entity.parse.failed' || error?.type === 'encoding.unsupported' || error?.type === 'charset.unsupported') {
-      res.status(400).json(errorBody('the request body is not valid JSON'));
-    } else {
-      next(error);
+export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler {
+  const { server, services, limits, maxBodyBytes } = options;
+  return async (req, res, requestId) => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    let body: unknown;
+    if (method !== 'GET' && method !== 'HEAD') {
+      const raw = await readBody(req, maxBodyBytes);
+      if (raw === null) {
+        res.setHeader('connection', 'close');
+        return sendJson(res, 413, errorBody(`the request body exceeds the maximum of ${maxBodyBytes} bytes`, { limit: 'bodyBytes', max: maxBodyBytes }));
+      }
+      const contentType = req.headers['content-type'] ?? '';
+      if (JSON_TYPE.test(contentType)) {
+        const charset = CHARSET.exec(contentType)?.[1]?.toLowerCase();
+        if (charset && charset !== 'utf-8' && charset !== 'utf8') return sendJson(res, 400, errorBody('the request body is not valid JSON'));
+        try {
+          body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+        } catch {
+          return sendJson(res, 400, errorBody('the request body is not valid JSON'));
+        }
+      } else {
+        // Apollo answers other content types itself (CSRF prevention); it only needs a body
+        body = {};
+      }
     }
-  };
-  return [
-    express.json({ limit: options.maxBodyBytes }),
-    bodyErrors,
-    defaultBody,
-    expressMiddleware(options.server, {
-      async context({ req }) {
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method, headers, search: query < 0 ? '' : url.slice(query), body },
+      context: async () => {
         const header = req.headers.authorization;
-        if (header === undefined || header.trim() === '') return createContext(services, limits, null);
+        if (header === undefined || header.trim() === '') return createContext(services, limits, null, requestId);
         const principal = await services.auth.authenticate(bearerToken(header));
         if (!principal) {
           throw new GraphQLError('the API key is invalid or revoked; send Authorization: Bearer <key>', {
             extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
           });
         }
-        return createContext(services, limits, principal);
+        return createContext(services, limits, principal, requestId);
       },
-    }),
-  ];
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.setHeader('content-length', Buffer.byteLength(response.body.string));
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+}
+
+/** The body, or null when it is larger than `max` bytes (the rest is not read). */
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) {
+    req.resume();
+    return Promise.resolve(null);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.off('data', onData);
+        req.resume();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(size > max ? null : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
 }
 
 function errorBody(message: string, extensions: Record<string, unknown> = {}) {

@@ -1,7 +1,7 @@
-import type { Request, Response, Router } from 'express';
-import express from 'express';
+import type http from 'node:http';
 import type { Database } from '../db/client';
 import { migrationStatus, readMigrations } from '../db/migrate';
+import { sendJson } from './respond';
 
 export interface HealthOptions {
   db: Database;
@@ -13,28 +13,22 @@ export interface HealthOptions {
  * `GET /healthz`: the process is up. `GET /readyz`: 200 only when the database answers,
  * every migration is applied, and the service is not draining; otherwise 503 with why.
  */
-export function healthRouter({ db, isAccepting }: HealthOptions): Router {
-  const router = express.Router();
+export function healthHandlers({ db, isAccepting }: HealthOptions) {
   // the files do not change while the process runs: read and hash them once, not per probe
   const migrations = readMigrations();
-  router.get('/healthz', (_req: Request, res: Response) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/readyz', async (_req: Request, res: Response) => {
-    if (!isAccepting()) {
-      res.status(503).json({ status: 'draining' });
-      return;
-    }
-    try {
-      const { pending } = await migrationStatus(db, migrations);
-      if (pending.length > 0) {
-        res.status(503).json({ status: 'migrations pending', pending });
-        return;
+  return {
+    healthz(_req: http.IncomingMessage, res: http.ServerResponse): void {
+      sendJson(res, 200, { status: 'ok' });
+    },
+    async readyz(_req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+      if (!isAccepting()) return sendJson(res, 503, { status: 'draining' });
+      try {
+        const { pending } = await migrationStatus(db, migrations);
+        if (pending.length > 0) return sendJson(res, 503, { status: 'migrations pending', pending });
+        sendJson(res, 200, { status: 'ready', database: db.kind });
+      } catch (error) {
+        sendJson(res, 503, { status: 'database unavailable', error: (error as Error).message });
       }
-      res.json({ status: 'ready', database: db.kind });
-    } catch (error) {
-      res.status(503).json({ status: 'database unavailable', error: (error as Error).message });
-    }
-  });
-  return router;
+    },
+  };
 }
