@@ -19,6 +19,9 @@ import {
   getIntrospectionQuery,
   getOperationAST,
   parse,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
 } from 'graphql';
 import { type ComplexityEstimator, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { ErrorCode } from '../errors';
@@ -74,6 +77,7 @@ export class OperationRules {
   /** The introspection one operation may ask: as much as the standard full introspection query. */
   readonly introspectionBudget: number;
   private readonly multipliers: Map<string, number>;
+  private readonly costs = new WeakMap<DocumentNode, { costVariables: string[]; byKey: Map<string, OperationCost> }>();
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -94,6 +98,24 @@ export class OperationRules {
    * variables do not fit the operation (execution reports them with their own code).
    */
   costOf(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): OperationCost | undefined {
+    // the cost depends on the document and on the variables of arguments that estimators
+    // read (e.g. `first`); everything else (an instanceId, a JSON value) does not change it.
+    // Documents come from the transports' caches, so the same object repeats per query text.
+    let perDocument = this.costs.get(document);
+    if (!perDocument) {
+      perDocument = { costVariables: costVariablesOf(document, this.schema), byKey: new Map() };
+      this.costs.set(document, perDocument);
+    }
+    const key = `${operationName ?? ''}\u0000${perDocument.costVariables.map((name) => JSON.stringify(variables[name] ?? null)).join('\u0000')}`;
+    const cached = perDocument.byKey.get(key);
+    if (cached) return cached;
+    const cost = this.computeCost(document, operationName, variables);
+    // a bounded memo per document: page sizes are few, hostile variety just recomputes
+    if (cost && perDocument.byKey.size < 64) perDocument.byKey.set(key, cost);
+    return cost;
+  }
+
+  private computeCost(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): OperationCost | undefined {
     let complexity: number;
     try {
       complexity = getComplexity({
@@ -156,6 +178,31 @@ export class OperationRules {
 
 function keyRequired(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+}
+
+/**
+ * The variables a cost can depend on: those passed to arguments of fields that have a
+ * `complexity` estimator of their own (list fields: `first`). Found once per document,
+ * with TypeInfo, fragments included.
+ */
+function costVariablesOf(document: DocumentNode, schema: GraphQLSchema): string[] {
+  const names = new Set<string>();
+  const typeInfo = new TypeInfo(schema);
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Argument(node) {
+        const field = typeInfo.getFieldDef();
+        if (field?.extensions?.complexity === undefined) return;
+        visit(node.value, {
+          Variable(variable) {
+            names.add(variable.name.value);
+          },
+        });
+      },
+    }),
+  );
+  return [...names].sort();
 }
 
 /** Introspection is costed by {@link introspectionCost}, not by the data budget. */
