@@ -37,3 +37,26 @@ describe('health endpoints', () => {
     }
   });
 });
+
+describe('HTTP routing and /metrics protection', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { METRICS_TOKEN: 'scrape-secret-123' } });
+  });
+  afterAll(() => t.dispose());
+
+  it('with METRICS_TOKEN, /metrics needs Authorization: Bearer <token>', async () => {
+    expect((await fetch(`${t.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    const ok = await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer scrape-secret-123' } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toMatch(/^# HELP agent_registry_/m);
+  });
+
+  it('an unknown path is a JSON 404; another method on a known path a 405', async () => {
+    const missing = await fetch(`${t.url}/nowhere`);
+    expect([missing.status, ((await missing.json()) as { error: string }).error]).toEqual([404, 'no such path: /nowhere']);
+    const post = await fetch(`${t.url}/healthz`, { method: 'POST' });
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET']);
+  });
+});
