@@ -41,6 +41,16 @@ export class ConfigurationFields {
   @Max(INT_MAX)
   maxWorkload?: number | null;
 
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Flap damping: identical heartbeat health reports in a row before a change applies. 1 to 20. Default 1 (at once).',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  healthChangeThreshold?: number | null;
+
   @Field(() => Boolean, { nullable: true, description: 'Default true.' })
   enabled?: boolean | null;
 

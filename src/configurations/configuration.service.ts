@@ -18,6 +18,7 @@ interface ConfigurationRow {
   max_tokens: number;
   system_prompt: string;
   max_workload: number;
+  health_change_threshold: number;
   enabled: boolean;
   settings: Record<string, unknown>;
   version: number;
@@ -26,7 +27,7 @@ interface ConfigurationRow {
 }
 
 const COLUMNS = `c.id, c.tenant_id, c.manifest_id, c.name, c.model_id, c.temperature, c.max_tokens, c.system_prompt,
-  c.max_workload, c.enabled, c.settings, c.version, c.created_at, c.updated_at`;
+  c.max_workload, c.health_change_threshold, c.enabled, c.settings, c.version, c.created_at, c.updated_at`;
 const AGENT_ID = `(select m.agent_id from mcp.agent_manifests m where m.id = c.manifest_id) as agent_id`;
 
 /** Input field → column, and how its parameter is typed. */
@@ -37,6 +38,7 @@ const FIELDS: ReadonlyArray<[keyof ConfigurationFields, string, string]> = [
   ['maxTokens', 'max_tokens', 'integer'],
   ['systemPrompt', 'system_prompt', 'text'],
   ['maxWorkload', 'max_workload', 'integer'],
+  ['healthChangeThreshold', 'health_change_threshold', 'integer'],
   ['enabled', 'enabled', 'boolean'],
   ['settings', 'settings', 'jsonb'],
 ];
@@ -52,6 +54,7 @@ const toConfiguration = (row: ConfigurationRow): Configuration => ({
   maxTokens: row.max_tokens,
   systemPrompt: row.system_prompt,
   maxWorkload: row.max_workload,
+  healthChangeThreshold: row.health_change_threshold,
   enabled: row.enabled,
   settings: row.settings,
   version: row.version,

@@ -34,6 +34,12 @@ export class Configuration {
   @Field(() => Int)
   maxWorkload!: number;
 
+  @Field(() => Int, {
+    description:
+      'Flap damping: a health change reported by heartbeats applies after this many identical reports in a row (1 to 20; 1 = at once).',
+  })
+  healthChangeThreshold!: number;
+
   @Field(() => Boolean, { description: 'A disabled configuration refuses registrations (AGENT_DISABLED).' })
   enabled!: boolean;
 

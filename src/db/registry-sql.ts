@@ -44,6 +44,12 @@ export interface RegistrationRow {
   registered_at: Date;
   deregistered_at: Date | null;
   updated_at: Date;
+  /**
+   * The health the last heartbeat reported (null before the first report after a
+   * registration) and how many heartbeats in a row reported it (flap damping).
+   */
+  reported_health: ReportedHealth | null;
+  reported_health_streak: number;
 }
 
 export interface RegisterResult {

@@ -8,7 +8,8 @@ import type { HealthStatus, Registration, RegistrationStatus } from './registrat
 
 const SELECT = `select r.id, r.tenant_id, r.instance_id, m.agent_id, m.agent_type, r.manifest_id, r.configuration_id,
   r.name, r.registration_status, r.health_status, r.last_health_check, r.connection_details, r.runtime_config,
-  r.capabilities, r.current_workload, r.reconnect_count, r.registered_at, r.deregistered_at, r.updated_at
+  r.capabilities, r.current_workload, r.reconnect_count, r.registered_at, r.deregistered_at, r.updated_at,
+  r.reported_health, r.reported_health_streak
   from mcp.agent_registrations r join mcp.agent_manifests m on m.id = r.manifest_id`;
 
 /** A registration row as the GraphQL type. */
@@ -33,6 +34,8 @@ export const toRegistration = (row: RegistrationRow): Registration => ({
   registeredAt: row.registered_at,
   deregisteredAt: row.deregistered_at,
   updatedAt: row.updated_at,
+  reportedHealth: row.reported_health as HealthStatus | null,
+  reportedHealthStreak: row.reported_health_streak,
 });
 
 interface SummaryRow {

@@ -82,6 +82,17 @@ export class Registration {
 
   @Field(() => Date)
   updatedAt!: Date;
+
+  @Field(() => HealthStatus, {
+    nullable: true,
+    description:
+      'The health the last heartbeat reported (healthy, degraded or unhealthy), applied or not; null before the first report since registering. ' +
+      'healthStatus follows it after healthChangeThreshold reports in a row (flap damping).',
+  })
+  reportedHealth!: HealthStatus | null;
+
+  @Field(() => Int, { description: 'How many heartbeats in a row reported reportedHealth (0 before the first report).' })
+  reportedHealthStreak!: number;
 }
 
 @ObjectType()

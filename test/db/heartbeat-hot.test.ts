@@ -3,7 +3,15 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { agentId, createTenant } from '../helpers/factories';
 
 /** Columns a heartbeat rewrites (mcp.heartbeat_instances); registration_status changes only on a revive. */
-const HEARTBEAT_COLUMNS = ['last_health_check', 'health_status', 'current_workload', 'reconnect_count', 'updated_at'];
+const HEARTBEAT_COLUMNS = [
+  'last_health_check',
+  'health_status',
+  'current_workload',
+  'reconnect_count',
+  'updated_at',
+  'reported_health',
+  'reported_health_streak',
+];
 
 describe('heartbeat writes', () => {
   let t: TestDatabase;

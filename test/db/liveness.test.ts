@@ -118,7 +118,12 @@ describe('liveness in SQL', () => {
       const repeat = await heartbeat(tenantId, [{ instanceId: 'i-1' }], at(30));
 
       expect([...results, ...repeat].map((r) => r.outcome)).toEqual(['ok', 'ok']);
-      expect(await registrationOf(t.db, tenantId, 'i-1')).toEqual({ ...before, last_health_check: at(30) });
+      // the same report again only extends its streak (flap damping); the heartbeat without one does not
+      expect(await registrationOf(t.db, tenantId, 'i-1')).toEqual({
+        ...before,
+        last_health_check: at(30),
+        reported_health_streak: 2,
+      });
       expect(await eventsOf(t.db, tenantId, cursor)).toEqual([]);
     });
 

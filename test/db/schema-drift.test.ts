@@ -44,6 +44,7 @@ const samples: Array<{ model: Prisma.ModelName; table: string; data: Record<stri
       maxTokens: 2048,
       systemPrompt: 'you are a test',
       maxWorkload: 4,
+      healthChangeThreshold: 3,
       enabled: false,
       settings: { nested: { list: [1, 'two', null] }, flag: true },
       version: 7,
@@ -72,6 +73,8 @@ const samples: Array<{ model: Prisma.ModelName; table: string; data: Record<stri
       registeredAt: at(7),
       deregisteredAt: at(8),
       updatedAt: at(9),
+      reportedHealth: $Enums.HealthStatus.unhealthy,
+      reportedHealthStreak: 2,
     },
   },
   {

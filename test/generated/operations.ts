@@ -16,6 +16,8 @@ export type CreateConfigurationInput = {
   agentId: string;
   /** Default true. */
   enabled?: boolean | null | undefined;
+  /** Flap damping: identical heartbeat health reports in a row before a change applies. 1 to 20. Default 1 (at once). */
+  healthChangeThreshold?: number | null | undefined;
   /** Greater than 0. Default 4096. */
   maxTokens?: number | null | undefined;
   /** Greater than 0. Default 10. */
@@ -131,6 +133,8 @@ export type UpdateConfigurationInput = {
   enabled?: boolean | null | undefined;
   /** The version you read; CONFLICT when the configuration changed since. */
   expectedVersion: number;
+  /** Flap damping: identical heartbeat health reports in a row before a change applies. 1 to 20. Default 1 (at once). */
+  healthChangeThreshold?: number | null | undefined;
   id: string | number;
   /** Greater than 0. Default 4096. */
   maxTokens?: number | null | undefined;
@@ -174,7 +178,7 @@ export type ActiveInstancesQueryVariables = Exact<{
 }>;
 
 
-export type ActiveInstancesQuery = { activeInstances: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, tenantId: string, instanceId: string, agentId: string, agentType: string, configurationId: string | null, name: string | null, registrationStatus: RegistrationStatus, healthStatus: HealthStatus, lastHealthCheck: unknown, capabilities: Array<string>, currentWorkload: number, reconnectCount: number, connectionDetails: unknown }> } };
+export type ActiveInstancesQuery = { activeInstances: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, tenantId: string, instanceId: string, agentId: string, agentType: string, configurationId: string | null, name: string | null, registrationStatus: RegistrationStatus, healthStatus: HealthStatus, lastHealthCheck: unknown, capabilities: Array<string>, currentWorkload: number, reconnectCount: number, connectionDetails: unknown, reportedHealth: HealthStatus | null, reportedHealthStreak: number }> } };
 
 export type RegistrationsQueryVariables = Exact<{
   filter?: RegistrationFilter | null | undefined;
@@ -184,7 +188,7 @@ export type RegistrationsQueryVariables = Exact<{
 }>;
 
 
-export type RegistrationsQuery = { registrations: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, tenantId: string, instanceId: string, agentId: string, agentType: string, configurationId: string | null, name: string | null, registrationStatus: RegistrationStatus, healthStatus: HealthStatus, lastHealthCheck: unknown, capabilities: Array<string>, currentWorkload: number, reconnectCount: number, connectionDetails: unknown }> } };
+export type RegistrationsQuery = { registrations: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, tenantId: string, instanceId: string, agentId: string, agentType: string, configurationId: string | null, name: string | null, registrationStatus: RegistrationStatus, healthStatus: HealthStatus, lastHealthCheck: unknown, capabilities: Array<string>, currentWorkload: number, reconnectCount: number, connectionDetails: unknown, reportedHealth: HealthStatus | null, reportedHealthStreak: number }> } };
 
 export type RegistrationQueryVariables = Exact<{
   instanceId: string;
@@ -192,7 +196,7 @@ export type RegistrationQueryVariables = Exact<{
 }>;
 
 
-export type RegistrationQuery = { registration: { id: string, tenantId: string, instanceId: string, agentId: string, agentType: string, configurationId: string | null, name: string | null, registrationStatus: RegistrationStatus, healthStatus: HealthStatus, lastHealthCheck: unknown, capabilities: Array<string>, currentWorkload: number, reconnectCount: number, connectionDetails: unknown } | null };
+export type RegistrationQuery = { registration: { id: string, tenantId: string, instanceId: string, agentId: string, agentType: string, configurationId: string | null, name: string | null, registrationStatus: RegistrationStatus, healthStatus: HealthStatus, lastHealthCheck: unknown, capabilities: Array<string>, currentWorkload: number, reconnectCount: number, connectionDetails: unknown, reportedHealth: HealthStatus | null, reportedHealthStreak: number } | null };
 
 export type AgentSummariesQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -238,7 +242,7 @@ export type ConfigurationsQueryVariables = Exact<{
 }>;
 
 
-export type ConfigurationsQuery = { configurations: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown }> } };
+export type ConfigurationsQuery = { configurations: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, healthChangeThreshold: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown }> } };
 
 export type ConfigurationQueryVariables = Exact<{
   id: string | number;
@@ -246,7 +250,7 @@ export type ConfigurationQueryVariables = Exact<{
 }>;
 
 
-export type ConfigurationQuery = { configuration: { id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown } | null };
+export type ConfigurationQuery = { configuration: { id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, healthChangeThreshold: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown } | null };
 
 export type TenantsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -271,7 +275,7 @@ export type RegisterAgentInstanceMutationVariables = Exact<{
 }>;
 
 
-export type RegisterAgentInstanceMutation = { registerAgentInstance: { isNew: boolean, message: string, heartbeatIntervalMs: number, heartbeatIntervalSeconds: number, registration: { id: string, tenantId: string, instanceId: string, agentId: string, agentType: string, configurationId: string | null, name: string | null, registrationStatus: RegistrationStatus, healthStatus: HealthStatus, lastHealthCheck: unknown, capabilities: Array<string>, currentWorkload: number, reconnectCount: number, connectionDetails: unknown } } };
+export type RegisterAgentInstanceMutation = { registerAgentInstance: { isNew: boolean, message: string, heartbeatIntervalMs: number, heartbeatIntervalSeconds: number, registration: { id: string, tenantId: string, instanceId: string, agentId: string, agentType: string, configurationId: string | null, name: string | null, registrationStatus: RegistrationStatus, healthStatus: HealthStatus, lastHealthCheck: unknown, capabilities: Array<string>, currentWorkload: number, reconnectCount: number, connectionDetails: unknown, reportedHealth: HealthStatus | null, reportedHealthStreak: number } } };
 
 export type HeartbeatMutationVariables = Exact<{
   instanceId: string;
@@ -302,14 +306,14 @@ export type CreateConfigurationMutationVariables = Exact<{
 }>;
 
 
-export type CreateConfigurationMutation = { createConfiguration: { id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown } };
+export type CreateConfigurationMutation = { createConfiguration: { id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, healthChangeThreshold: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown } };
 
 export type UpdateConfigurationMutationVariables = Exact<{
   input: UpdateConfigurationInput;
 }>;
 
 
-export type UpdateConfigurationMutation = { updateConfiguration: { id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown } };
+export type UpdateConfigurationMutation = { updateConfiguration: { id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, healthChangeThreshold: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown } };
 
 export type DeleteConfigurationMutationVariables = Exact<{
   id: string | number;
@@ -355,10 +359,10 @@ export type UpdateManifestMutationVariables = Exact<{
 
 export type UpdateManifestMutation = { updateManifest: { id: string, agentId: string, agentType: string, name: string, description: string, capabilities: Array<string>, version: string } };
 
-export type RegistrationFieldsFragment = { id: string, tenantId: string, instanceId: string, agentId: string, agentType: string, configurationId: string | null, name: string | null, registrationStatus: RegistrationStatus, healthStatus: HealthStatus, lastHealthCheck: unknown, capabilities: Array<string>, currentWorkload: number, reconnectCount: number, connectionDetails: unknown };
+export type RegistrationFieldsFragment = { id: string, tenantId: string, instanceId: string, agentId: string, agentType: string, configurationId: string | null, name: string | null, registrationStatus: RegistrationStatus, healthStatus: HealthStatus, lastHealthCheck: unknown, capabilities: Array<string>, currentWorkload: number, reconnectCount: number, connectionDetails: unknown, reportedHealth: HealthStatus | null, reportedHealthStreak: number };
 
 export type ManifestFieldsFragment = { id: string, agentId: string, agentType: string, name: string, description: string, capabilities: Array<string>, version: string };
 
-export type ConfigurationFieldsFragment = { id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown };
+export type ConfigurationFieldsFragment = { id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, healthChangeThreshold: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown };
 
 export type ApiKeyFieldsFragment = { id: string, tenantId: string | null, name: string, role: Role, prefix: string, revokedAt: unknown };
