@@ -36,6 +36,10 @@ import { GraphQLWsServer } from './subscriptions/graphql-ws-server';
 import { RegistrationEventsResolver } from './subscriptions/registration-events.resolver';
 import { createFormatError } from './graphql/format-error';
 import { OperationRules } from './graphql/operation-rules';
+import { ScalingRecommender } from './scaling/scaling-recommender';
+import { registerScalingGauges } from './scaling/scaling.metrics';
+import { ConfigurationScalingResolver } from './scaling/scaling.resolver';
+import { ScalingService } from './scaling/scaling.service';
 
 export interface AppOptions {
   /** Test clock; by default the database's clock stamps every change. */
@@ -62,7 +66,9 @@ export interface Services extends ApiServices {
  * compares it with the committed schema.graphql.
  */
 export function buildAppSchema(): GraphQLSchema {
-  return buildRegistrySchema({ extraResolvers: [RegistrationEventsResolver, RegistryMetricsResolver] });
+  return buildRegistrySchema({
+    extraResolvers: [RegistrationEventsResolver, RegistryMetricsResolver, ConfigurationScalingResolver],
+  });
 }
 
 export interface App {
@@ -74,6 +80,8 @@ export interface App {
   readonly agentSockets: AgentSocketServer;
   /** The periodic stale sweep and purge. */
   readonly sweeper: StaleSweeper;
+  /** The periodic scaling signal (mcp.recommend_scaling). */
+  readonly scaling: ScalingRecommender;
   /** graphql-ws subscriptions on /graphql. */
   readonly graphqlSockets: GraphQLWsServer;
   /** The HTTP server (listening after start()). */
@@ -114,6 +122,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
 
   const metrics = new RegistryMetrics(db);
+  registerScalingGauges(metrics.registry, db);
   const eventLog = new EventLogReader(db, {
     pollIntervalMs: config.eventPollIntervalMs,
     throttleMs: config.eventNotifyThrottleMs,
@@ -151,6 +160,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     apiKeys: new ApiKeyService(db, auth),
     eventHistory: new EventHistoryService(db),
     registryMetrics: new RegistryMetricsService(db, metrics),
+    scaling: new ScalingService(db),
     eventStreams: new EventStreamService({
       feed: eventLog,
       db,
@@ -241,6 +251,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onHeld: (tenants) => metrics.sweepHeldTenants.set(tenants),
     onWritten: () => events.written(),
   });
+  const scaling = new ScalingRecommender({
+    db,
+    logger,
+    clock,
+    targetUtilisation: config.scalingTargetUtilisation,
+    tolerance: config.scalingTolerance,
+    stabilisationMs: config.scalingStabilisationMs,
+    intervalMs: config.scalingIntervalMs,
+    onWritten: () => events.written(),
+  });
 
   const app: App = {
     config,
@@ -249,6 +269,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     services,
     agentSockets,
     sweeper,
+    scaling,
     graphqlSockets,
     server,
     schema,
@@ -272,6 +293,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       agentSockets.start();
       graphqlSockets.start();
       sweeper.start();
+      scaling.start();
       logger.info({ url: app.url(), database: db.kind }, 'agent registry listening');
       // printed plainly, once: the only time these keys are ever shown
       if (bootstrapped) process.stdout.write(bootstrapBanner(bootstrapped, app.url()));
@@ -282,6 +304,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await eventLog.flush();
       await graphqlSockets.close();
       await agentSockets.close();
+      await scaling.stop();
       await sweeper.stop();
       await new Promise<void>((resolve) => {
         // in-flight requests finish; connections still busy after half the shutdown deadline are cut

@@ -42,6 +42,15 @@ export interface Config {
   /** Most heartbeats written in one group-commit statement. Default 2000. */
   readonly heartbeatBatchMax: number;
 
+  /** Scaling signal: the utilisation (workload / capacity) the recommendation aims at, as HPA's target. Default 0.7. */
+  readonly scalingTargetUtilisation: number;
+  /** Scaling signal: no change while |utilisation / target − 1| is at most this. Default 0.1. */
+  readonly scalingTolerance: number;
+  /** Scaling signal: a lower recommendation waits until no higher proposal is this recent (scale-down stabilisation). Default 5 min. */
+  readonly scalingStabilisationMs: number;
+  /** Scaling signal: how often each process computes it (one at a time across processes). Default 15 s. */
+  readonly scalingIntervalMs: number;
+
   /** Largest agent WebSocket frame accepted. Default 64 KiB. */
   readonly wsMaxFrameBytes: number;
   /** Sustained agent messages per second allowed per connection. Default 20. */
@@ -162,6 +171,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     selfPreservationCeilingMs: num('SELF_PRESERVATION_CEILING_MS', 600_000),
     eventRetentionMs: num('EVENT_RETENTION_MS', 7 * 86_400_000, { min: 1000 }),
     heartbeatBatchMax: num('HEARTBEAT_BATCH_MAX', 2000, { min: 1, max: 50_000 }),
+    scalingTargetUtilisation: num('SCALING_TARGET_UTILISATION', 0.7, { min: 0.01, max: 1, integer: false }),
+    scalingTolerance: num('SCALING_TOLERANCE', 0.1, { max: 1, integer: false }),
+    scalingStabilisationMs: num('SCALING_STABILISATION_MS', 300_000, { max: 86_400_000 }),
+    scalingIntervalMs: num('SCALING_INTERVAL_MS', 15_000, { min: 100 }),
     wsMaxFrameBytes: num('WS_MAX_FRAME_BYTES', 65_536, { min: 256 }),
     wsRateLimitPerSec: num('WS_RATE_LIMIT_PER_SEC', 20, { min: 1, integer: false }),
     wsRateBurst: num('WS_RATE_BURST', 40, { min: 1 }),

@@ -45,6 +45,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HEARTBEAT_INTERVAL_MS: '5000', STALE_AFTER_MS: '5000' })).toThrow(ConfigError);
   });
 
+  it('reads the scaling knobs with their defaults, and refuses a target utilisation outside (0, 1]', () => {
+    expect(loadConfig({})).toMatchObject({
+      scalingTargetUtilisation: 0.7,
+      scalingTolerance: 0.1,
+      scalingStabilisationMs: 300_000,
+      scalingIntervalMs: 15_000,
+    });
+    expect(loadConfig({ SCALING_TARGET_UTILISATION: '0.5', SCALING_TOLERANCE: '0' })).toMatchObject({
+      scalingTargetUtilisation: 0.5,
+      scalingTolerance: 0,
+    });
+    for (const value of ['0', '1.5', 'high']) {
+      expect(() => loadConfig({ SCALING_TARGET_UTILISATION: value })).toThrow(/SCALING_TARGET_UTILISATION/);
+    }
+    expect(() => loadConfig({ SCALING_TOLERANCE: '-0.1' })).toThrow(/SCALING_TOLERANCE/);
+  });
+
   it('runs several API workers only on PostgreSQL', () => {
     expect(() => loadConfig({ WORKERS: '2' })).toThrow(/WORKERS > 1 needs DATABASE_URL/);
     expect(loadConfig({ WORKERS: '2', DATABASE_URL: 'postgresql://localhost/registry' }).workers).toBe(2);

@@ -8,6 +8,7 @@ import type { ManifestService } from '../manifests/manifest.service';
 import type { AgentLifecycleService } from '../registrations/agent-lifecycle.service';
 import type { RegistrationService } from '../registrations/registration.service';
 import type { TenantService } from '../tenants/tenant.service';
+import type { ScalingService } from '../scaling/scaling.service';
 import { actingTenant, requirePrincipal } from '../auth/authorize';
 
 /** The services resolvers call. */
@@ -22,6 +23,8 @@ export interface ApiServices {
   readonly eventHistory: EventHistoryService;
   /** The registryMetrics query (src/metrics/). */
   readonly registryMetrics: RegistryMetricsService;
+  /** Stored scaling recommendations (src/scaling/). */
+  readonly scaling: ScalingService;
 }
 
 /** Limits resolvers and middlewares enforce (from the config). */

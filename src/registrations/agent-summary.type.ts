@@ -1,5 +1,6 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Connection } from '../graphql/pagination';
+import { ScalingRecommendation } from '../scaling/scaling.type';
 
 @ObjectType({ description: 'Active instances of one agent by health.' })
 export class HealthCounts {
@@ -47,6 +48,12 @@ export class AgentSummary {
 
   @Field(() => Date, { nullable: true, description: 'The latest heartbeat of any of its instances, or null if none ever registered.' })
   lastSeenAt!: Date | null;
+
+  @Field(() => ScalingRecommendation, {
+    nullable: true,
+    description: 'The scaling signal of its configuration (README "Scaling signal"); null until it was first computed.',
+  })
+  scaling!: ScalingRecommendation | null;
 }
 
 @ObjectType()

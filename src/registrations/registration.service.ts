@@ -2,6 +2,7 @@ import type { Queryable } from '../db/client';
 import { mapErrors } from '../db/errors';
 import type { RegistrationRow } from '../db/registry-sql';
 import { type Page, type PageRequest, toPage } from '../graphql/pagination';
+import { type ScalingRow, toScalingRecommendation } from '../scaling/scaling.service';
 import type { AgentSummary } from './agent-summary.type';
 import type { RegistrationFilter } from './registration.input';
 import type { HealthStatus, Registration, RegistrationStatus } from './registration.type';
@@ -52,6 +53,8 @@ interface SummaryRow {
   disconnected: number;
   unknown: number;
   last_seen_at: Date | null;
+  /** The stored scaling recommendation (null when not computed yet). */
+  scaling: ScalingRow | null;
 }
 
 /** Read side of the registrations of one tenant. Writes go through AgentLifecycleService. */
@@ -106,12 +109,14 @@ export class RegistrationService {
            count(r.id) filter (where r.registration_status = 'active' and r.health_status = 'unhealthy')::int as unhealthy,
            count(r.id) filter (where r.registration_status = 'active' and r.health_status = 'disconnected')::int as disconnected,
            count(r.id) filter (where r.registration_status = 'active' and r.health_status = 'unknown')::int as unknown,
-           max(r.last_health_check) as last_seen_at
+           max(r.last_health_check) as last_seen_at,
+           case when s.configuration_id is not null then to_jsonb(s) end as scaling
          from mcp.agent_configurations c
          join mcp.agent_manifests m on m.id = c.manifest_id
          left join mcp.agent_registrations r on r.configuration_id = c.id and r.tenant_id = c.tenant_id
+         left join mcp.scaling_recommendations s on s.configuration_id = c.id and s.tenant_id = c.tenant_id
          where c.tenant_id = $1 and ($2::text is null or m.agent_id > $2)
-         group by c.id, m.agent_id, m.agent_type
+         group by c.id, m.agent_id, m.agent_type, s.configuration_id
          order by m.agent_id limit $3`,
         [tenantId, page.afterKey, page.limit + 1],
       );
@@ -136,6 +141,14 @@ export class RegistrationService {
             unknown: row.unknown,
           },
           lastSeenAt: row.last_seen_at,
+          // through jsonb the timestamps arrive as text
+          scaling: row.scaling
+            ? toScalingRecommendation({
+                ...row.scaling,
+                computed_at: new Date(row.scaling.computed_at),
+                changed_at: new Date(row.scaling.changed_at),
+              })
+            : null,
         }),
       );
       return toPage(summaries, page, count, (s) => s.agentId);

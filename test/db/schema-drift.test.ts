@@ -14,7 +14,13 @@ const configurationId = crypto.randomUUID();
 const at = (n: number) => new Date(Date.UTC(2030, 4, 6, 7, 8, n, 123));
 
 /** One row per model, every scalar field set, in foreign-key order, with the table it maps to. */
-const samples: Array<{ model: Prisma.ModelName; table: string; data: Record<string, unknown> }> = [
+const samples: Array<{
+  model: Prisma.ModelName;
+  table: string;
+  data: Record<string, unknown>;
+  /** The unique key to read it back by, when it is neither `id` nor `tenantId`. */
+  where?: Record<string, unknown>;
+}> = [
   { model: 'Tenant', table: 'tenants', data: { id: tenantId, name: 'Drift Inc', createdAt: at(1) } },
   {
     model: 'AgentManifest',
@@ -116,6 +122,30 @@ const samples: Array<{ model: Prisma.ModelName; table: string; data: Record<stri
     table: 'sweep_holds',
     data: { tenantId, heldSince: at(14), candidates: 6, active: 10 },
   },
+  {
+    model: 'ScalingRecommendation',
+    table: 'scaling_recommendations',
+    data: {
+      configurationId,
+      tenantId,
+      active: 4,
+      workload: 36n,
+      capacity: 40n,
+      utilisation: 0.9,
+      targetUtilisation: 0.7,
+      proposed: 6,
+      desired: 7,
+      computedAt: at(15),
+      changedAt: at(16),
+    },
+    where: { configurationId },
+  },
+  {
+    model: 'ScalingProposal',
+    table: 'scaling_proposals',
+    data: { configurationId, proposedAt: at(17), proposed: 5 },
+    where: { configurationId_proposedAt: { configurationId, proposedAt: at(17) } },
+  },
 ];
 
 const snakeCase = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -150,9 +180,9 @@ describe('schema.prisma matches the migrations', () => {
   });
 
   it('writes and reads back every field of every model through the generated client', async () => {
-    for (const { model, data } of samples) {
+    for (const { model, data, where: key } of samples) {
       const delegate = (t.db.prisma as unknown as Record<string, Delegate>)[model[0].toLowerCase() + model.slice(1)];
-      const where = 'id' in data ? { id: data.id } : { tenantId: data.tenantId };
+      const where = key ?? ('id' in data ? { id: data.id } : { tenantId: data.tenantId });
 
       const created = await delegate.create({ data });
       const read = await delegate.findUniqueOrThrow({ where });

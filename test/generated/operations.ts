@@ -63,7 +63,7 @@ export type EventHistoryFilter = {
   kinds?: Array<EventKind> | null | undefined;
 };
 
-/** registered, reconnected, health_changed, disconnected, stale, deregistered, purged (an instance), configuration_changed (a configuration), self_preservation (the stale sweep held back for a tenant). */
+/** registered, reconnected, health_changed, disconnected, stale, deregistered, purged (an instance), configuration_changed (a configuration), self_preservation (the stale sweep held back for a tenant), scaling_recommended (the desired instance count of a configuration changed). */
 export type EventKind =
   | 'configuration_changed'
   | 'deregistered'
@@ -72,6 +72,7 @@ export type EventKind =
   | 'purged'
   | 'reconnected'
   | 'registered'
+  | 'scaling_recommended'
   | 'self_preservation'
   | 'stale';
 
@@ -205,7 +206,7 @@ export type AgentSummariesQueryVariables = Exact<{
 }>;
 
 
-export type AgentSummariesQuery = { agentSummaries: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ agentId: string, agentType: string, configurationId: string, enabled: boolean, activeCount: number, staleCount: number, lastSeenAt: unknown, byHealth: { healthy: number, degraded: number, unhealthy: number, disconnected: number, unknown: number } }> } };
+export type AgentSummariesQuery = { agentSummaries: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ agentId: string, agentType: string, configurationId: string, enabled: boolean, activeCount: number, staleCount: number, lastSeenAt: unknown, byHealth: { healthy: number, degraded: number, unhealthy: number, disconnected: number, unknown: number }, scaling: { activeInstances: number, workload: number, capacity: number, utilisation: number, targetUtilisation: number, proposedInstances: number, desiredInstances: number, computedAt: unknown, changedAt: unknown } | null }> } };
 
 export type EventsQueryVariables = Exact<{
   filter?: EventHistoryFilter | null | undefined;
@@ -243,6 +244,14 @@ export type ConfigurationsQueryVariables = Exact<{
 
 
 export type ConfigurationsQuery = { configurations: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, healthChangeThreshold: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown }> } };
+
+export type ConfigurationsScalingQueryVariables = Exact<{
+  first?: number | null | undefined;
+  tenantId?: string | number | null | undefined;
+}>;
+
+
+export type ConfigurationsScalingQuery = { configurations: { nodes: Array<{ id: string, agentId: string, scaling: { activeInstances: number, workload: number, capacity: number, utilisation: number, targetUtilisation: number, proposedInstances: number, desiredInstances: number, computedAt: unknown, changedAt: unknown } | null }> } };
 
 export type ConfigurationQueryVariables = Exact<{
   id: string | number;
@@ -366,3 +375,5 @@ export type ManifestFieldsFragment = { id: string, agentId: string, agentType: s
 export type ConfigurationFieldsFragment = { id: string, tenantId: string, agentId: string, name: string, modelId: string, temperature: number, maxTokens: number, systemPrompt: string, maxWorkload: number, healthChangeThreshold: number, enabled: boolean, settings: unknown, version: number, updatedAt: unknown };
 
 export type ApiKeyFieldsFragment = { id: string, tenantId: string | null, name: string, role: Role, prefix: string, revokedAt: unknown };
+
+export type ScalingFieldsFragment = { activeInstances: number, workload: number, capacity: number, utilisation: number, targetUtilisation: number, proposedInstances: number, desiredInstances: number, computedAt: unknown, changedAt: unknown };
