@@ -26,7 +26,9 @@ export enum HeartbeatOutcome {
 }
 registerEnumType(HeartbeatOutcome, {
   name: 'HeartbeatOutcome',
-  description: 'ok: nothing but the time changed; changed: health or workload changed; revived: a stale instance is active again.',
+  description:
+    'ok: nothing but the time changed (also when a reported health is held back by flap damping); changed: health or workload changed; ' +
+    'revived: a stale instance is active again.',
 });
 
 @ObjectType({ description: 'Sent after the heartbeat was committed.' })

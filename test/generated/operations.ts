@@ -84,7 +84,7 @@ export type HealthStatus =
   | 'unhealthy'
   | 'unknown';
 
-/** ok: nothing but the time changed; changed: health or workload changed; revived: a stale instance is active again. */
+/** ok: nothing but the time changed (also when a reported health is held back by flap damping); changed: health or workload changed; revived: a stale instance is active again. */
 export type HeartbeatOutcome =
   | 'changed'
   | 'ok'
