@@ -3,7 +3,8 @@ import { Field, Float, Int, ObjectType } from 'type-graphql';
 @ObjectType({
   description:
     'The scaling signal of one configuration, as Kubernetes HPA computes it: desiredInstances = ceil(activeInstances × utilisation / targetUtilisation), ' +
-    'unchanged within the tolerance band, and lowered only as far as the scale-down stabilisation window allows. The registry recommends; it starts nothing.',
+    'unchanged within the tolerance band, at least 1 while an instance is active, and lowered only as far as the scale-down stabilisation window allows. ' +
+    'The registry recommends; it starts nothing.',
 })
 export class ScalingRecommendation {
   @Field(() => Int, { description: 'Instances with registrationStatus active when it was computed.' })

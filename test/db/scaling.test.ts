@@ -198,6 +198,16 @@ describe('scaling signal in SQL', () => {
     expect(rows.map((r) => r.tenant_id)).toEqual([quiet.tenantId, busy.tenantId]);
   });
 
+  it('recommends at least 1 while an instance is active, even at no workload (HPA minReplicas 1)', async () => {
+    const at = testClock();
+    const { tenantId, configurationId } = await setup(3, 10, at(0)); // no workload reported
+
+    const row = await recommend(configurationId, at(1));
+
+    expect(row).toMatchObject({ active: 3, utilisation: 0, proposed: 1, desired: 1, previousDesired: 3, changed: true });
+    expect((await scalingEvents(tenantId)).map((e) => e.payload.desired)).toEqual([1]);
+  });
+
   it('counts only active instances: a stale or deregistered one is not capacity', async () => {
     const at = testClock();
     const { tenantId, agent, configurationId, load } = await setup(4, 10, at(0));

@@ -4,7 +4,9 @@
 --
 --   utilisation = sum(current_workload) / (active instances × max_workload)
 --   proposed    = ceil(active × utilisation / target), or active when
---                 |utilisation / target − 1| ≤ tolerance (HPA's tolerance band)
+--                 |utilisation / target − 1| ≤ tolerance (HPA's tolerance band); at
+--                 least 1 while an instance is active (HPA's default minReplicas: an
+--                 agent that reports no workload is not evidence that none is needed)
 --   desired     = the highest proposal within the stabilisation window (HPA's scale-down
 --                 stabilisation: up at once, down only as far as the window allows)
 --
@@ -104,8 +106,8 @@ begin
            case when f.active = 0 then 0
                 when abs(f.workload::numeric / (f.active::numeric * f.max_workload * p_target_utilisation::numeric) - 1)
                      <= p_tolerance::numeric then f.active
-                else least(ceil(f.workload::numeric / (f.max_workload * p_target_utilisation::numeric)),
-                           2147483647)::integer
+                else greatest(1, least(ceil(f.workload::numeric / (f.max_workload * p_target_utilisation::numeric)),
+                                       2147483647))::integer
            end as proposed
     from figures f
   ),
