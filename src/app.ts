@@ -12,6 +12,7 @@ import { healthHandlers } from './http/health';
 import { metricsHandler } from './http/metrics';
 import { createRouter } from './http/router';
 import { HeartbeatWriter } from './liveness/heartbeat-writer';
+import type { OutcomeWriter } from './routing/outcome-writer';
 import { StaleSweeper } from './liveness/sweeper';
 import { createLogger, type Logger } from './logger';
 import { RegistryMetrics } from './metrics/registry-metrics';
@@ -36,6 +37,7 @@ import { GraphQLWsServer } from './subscriptions/graphql-ws-server';
 import { RegistrationEventsResolver } from './subscriptions/registration-events.resolver';
 import { createFormatError } from './graphql/format-error';
 import { OperationRules } from './graphql/operation-rules';
+import { createRouting } from './routing/routing.wiring';
 
 export interface AppOptions {
   /** Test clock; by default the database's clock stamps every change. */
@@ -48,6 +50,8 @@ export interface AppOptions {
 /** The services every transport shares: those resolvers call, and the machinery behind them. */
 export interface Services extends ApiServices {
   readonly heartbeats: HeartbeatWriter;
+  /** Group commit of reportInstanceOutcome (src/routing/). */
+  readonly outcomes: OutcomeWriter;
   readonly metrics: RegistryMetrics;
   readonly events: EventFeed;
   /** The same feed, with its position and lifecycle (subscriptions replay up to its position). */
@@ -137,6 +141,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     limits: config,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
   });
+  const routing = createRouting({ db, config, clock, metrics, events, logger });
   const services: Services = {
     auth,
     heartbeats,
@@ -151,6 +156,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     apiKeys: new ApiKeyService(db, auth),
     eventHistory: new EventHistoryService(db),
     registryMetrics: new RegistryMetricsService(db, metrics),
+    routing: routing.service,
+    outcomes: routing.outcomes,
     eventStreams: new EventStreamService({
       feed: eventLog,
       db,
@@ -294,6 +301,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       });
       await graphql.stop();
       await heartbeats.close();
+      await routing.outcomes.close();
       await eventLog.stop();
       if (ownsDb) await db.close();
       logger.info('agent registry stopped');

@@ -11,6 +11,8 @@ export const WS_CODE_OF: Readonly<Record<ErrorCode, WsErrorCode>> = Object.freez
   // state conflicts: the client must register (again) or an admin must enable the agent
   [ErrorCode.NOT_REGISTERED]: WsErrorCode.Conflict,
   [ErrorCode.AGENT_DISABLED]: WsErrorCode.Conflict,
+  // agent.pick: no eligible instance right now (data.counts says why)
+  [ErrorCode.NO_HEALTHY_INSTANCE]: WsErrorCode.Conflict,
   [ErrorCode.RATE_LIMITED]: WsErrorCode.RateLimited,
   [ErrorCode.UNAVAILABLE]: WsErrorCode.ServerError,
   [ErrorCode.INTERNAL_SERVER_ERROR]: WsErrorCode.ServerError,

@@ -14,12 +14,15 @@ export enum EventKindValue {
   purged = 'purged',
   configuration_changed = 'configuration_changed',
   self_preservation = 'self_preservation',
+  ejected = 'ejected',
+  restored = 'restored',
 }
 registerEnumType(EventKindValue, {
   name: 'EventKind',
   description:
     'registered, reconnected, health_changed, disconnected, stale, deregistered, purged (an instance), ' +
-    'configuration_changed (a configuration), self_preservation (the stale sweep held back for a tenant).',
+    'configuration_changed (a configuration), self_preservation (the stale sweep held back for a tenant), ' +
+    'ejected, restored (circuit breaking of an instance).',
 });
 
 @ObjectType({ description: 'One entry of the registry event log: a state change of an instance or a configuration.' })

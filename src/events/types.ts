@@ -8,7 +8,9 @@ export type EventKind =
   | 'deregistered'
   | 'purged'
   | 'configuration_changed'
-  | 'self_preservation';
+  | 'self_preservation'
+  | 'ejected'
+  | 'restored';
 
 /** One row of the event log, as delivered to in-process listeners. */
 export interface RegistryEvent {

@@ -7,6 +7,7 @@ import type { RegistryMetricsService } from '../metrics/registry-metrics.service
 import type { ManifestService } from '../manifests/manifest.service';
 import type { AgentLifecycleService } from '../registrations/agent-lifecycle.service';
 import type { RegistrationService } from '../registrations/registration.service';
+import type { RoutingService } from '../routing/routing.service';
 import type { TenantService } from '../tenants/tenant.service';
 import { actingTenant, requirePrincipal } from '../auth/authorize';
 
@@ -22,6 +23,8 @@ export interface ApiServices {
   readonly eventHistory: EventHistoryService;
   /** The registryMetrics query (src/metrics/). */
   readonly registryMetrics: RegistryMetricsService;
+  /** pickInstance, reportInstanceOutcome, Registration.circuit (src/routing/). */
+  readonly routing: RoutingService;
 }
 
 /** Limits resolvers and middlewares enforce (from the config). */
