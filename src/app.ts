@@ -196,6 +196,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const agentSockets = new AgentSocketServer({
     auth,
     lifecycle,
+    routing: routing.service,
     events,
     db,
     logger,

@@ -52,8 +52,13 @@ export function toErrorBody(error: unknown): { body: ErrorBody; masked: boolean 
   }
   if (error instanceof AppError) {
     const field = typeof error.extensions.field === 'string' ? error.extensions.field : undefined;
+    const counts = error.extensions.counts as Record<string, number> | undefined;
     return {
-      body: { code: WS_CODE_OF[error.code], message: error.message, data: { code: error.code, ...(field ? { field } : {}) } },
+      body: {
+        code: WS_CODE_OF[error.code],
+        message: error.message,
+        data: { code: error.code, ...(field ? { field } : {}), ...(counts ? { counts } : {}) },
+      },
       masked: false,
     };
   }
