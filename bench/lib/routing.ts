@@ -90,7 +90,8 @@ export async function scenarioPicks(o: RoutingBenchOptions): Promise<BenchRow[]>
     },
   ];
 
-  const heartbeatRate = Math.max(1, Math.round(o.agents / 2));
+  // every agent heartbeats every 5 s (a third of the default 15 s interval)
+  const heartbeatRate = Math.max(1, Math.round(o.agents / 5));
   o.log(`picks: 500/s while ${o.agents} agents heartbeat (${heartbeatRate}/s)`);
   const fleet = await connectFleet(`${o.url.replace('http', 'ws')}/agents`, o.agentKey, o.agents, {
     agentId: 'bench-pick-heartbeat',
@@ -130,9 +131,11 @@ export async function scenarioPicks(o: RoutingBenchOptions): Promise<BenchRow[]>
  */
 export async function scenarioOutcomes(o: RoutingBenchOptions): Promise<BenchRow[]> {
   const wsUrl = `${o.url.replace('http', 'ws')}/agents`;
-  o.log(`outcomes: connecting ${o.agents} heartbeating agents and 200 reporters`);
+  // a socket handles its requests one after the other, each acknowledged after its batch
+  // committed: 500 reporting sockets keep 5,000/s in flight with batches up to ~100 ms
+  o.log(`outcomes: connecting ${o.agents} heartbeating agents and 500 reporters`);
   const fleet = await connectFleet(wsUrl, o.agentKey, o.agents, { agentId: 'bench-outcome-target', prefix: 'target' });
-  const reporters = await connectFleet(wsUrl, o.agentKey, 200, { agentId: 'bench-outcome-reporter', prefix: 'reporter' });
+  const reporters = await connectFleet(wsUrl, o.agentKey, 500, { agentId: 'bench-outcome-reporter', prefix: 'reporter' });
   try {
     o.log('outcomes: heartbeats alone (closed loop)');
     const alone = await heartbeatClosedLoop(fleet.connections, o.seconds);

@@ -323,6 +323,8 @@ declare
   v_now timestamptz := coalesce(p_now, now());
   v_item record;
   v_current uuid;
+  -- the circuit row of v_current was read and locked (it may not exist: v_has_row)
+  v_loaded boolean := false;
   v_has_row boolean := false;
   v_dirty boolean := false;
   v_failures integer;
@@ -332,7 +334,6 @@ declare
   v_probe timestamptz;
   v_ejected integer;
   v_active integer;
-  v_result text;
 begin
   if p_failure_threshold is null or p_failure_threshold < 1 then
     raise exception 'failure threshold must be at least 1' using errcode = 'RGINP';
@@ -347,17 +348,26 @@ begin
     order by r.tenant_id, r.manifest_id
   ) k;
 
+  -- in registration id order: circuit rows are locked in that order, as they are reached
   for v_item in
     select i.ord::integer as ord, i.outcome, r.id as reg_id, r.tenant_id, r.manifest_id, r.configuration_id,
-           r.instance_id, r.registration_status, r.health_status, m.agent_id
+           r.instance_id, r.registration_status, r.health_status, m.agent_id,
+           -- read without a lock: a success for a circuit that is closed and clean changes nothing
+           -- and takes no lock at all (the common case)
+           (c.consecutive_failures > 0 or c.ejected_until is not null) is true as needs_state
     from unnest(p_tenant_ids, p_instance_ids, p_outcomes) with ordinality as i (tenant_id, instance_id, outcome, ord)
     left join mcp.agent_registrations r
       on r.tenant_id = i.tenant_id and r.instance_id = i.instance_id and r.registration_status = 'active'
     left join mcp.agent_manifests m on m.id = r.manifest_id
+    left join mcp.instance_circuits c on c.registration_id = r.id
     order by r.id nulls first, i.ord
   loop
+    ordinal := v_item.ord;
+    registration_id := v_item.reg_id;
     if v_item.reg_id is null then
-      return query select v_item.ord, null::uuid, 'not_found', null::text;
+      result := 'not_found';
+      circuit := null;
+      return next;
       continue;
     end if;
 
@@ -368,23 +378,37 @@ begin
         where c.registration_id = v_current;
       end if;
       v_current := v_item.reg_id;
+      v_loaded := false;
+      v_has_row := false;
       v_dirty := false;
-      -- locks the row (registration id order: this loop's order)
+      v_failures := 0; v_count := 0; v_ejected_at := null; v_until := null; v_probe := null;
+    end if;
+
+    if v_item.outcome is null or v_item.outcome not in ('success', 'failure', 'timeout') then
+      result := 'invalid';
+      circuit := case when v_until is null then 'closed' when v_until > v_now then 'open' else 'half_open' end;
+      return next;
+      continue;
+    end if;
+
+    if not v_loaded and (v_item.outcome <> 'success' or v_item.needs_state) then
       select c.consecutive_failures, c.ejection_count, c.ejected_at, c.ejected_until, c.probe_started_at
         into v_failures, v_count, v_ejected_at, v_until, v_probe
       from mcp.instance_circuits c where c.registration_id = v_item.reg_id
       for update;
       v_has_row := found;
+      v_loaded := true;
       if not v_has_row then
         v_failures := 0; v_count := 0; v_ejected_at := null; v_until := null; v_probe := null;
       end if;
     end if;
 
-    if v_item.outcome is null or v_item.outcome not in ('success', 'failure', 'timeout') then
-      v_result := 'invalid';
+    if not v_loaded then
+      -- a success for a closed circuit without failures: nothing to write
+      result := 'recorded';
     elsif v_until is not null and v_until > v_now then
       -- open: a late report of a request sent before the ejection
-      v_result := 'recorded';
+      result := 'recorded';
       if v_item.outcome <> 'success' then
         v_failures := v_failures + 1;
         v_dirty := true;
@@ -392,7 +416,7 @@ begin
     elsif v_until is not null then
       -- half-open: this outcome decides
       if v_item.outcome = 'success' then
-        v_result := 'restored';
+        result := 'restored';
         insert into mcp.registration_events (
           tenant_id, kind, agent_id, manifest_id, configuration_id, registration_id, instance_id,
           registration_status, health_status, payload, occurred_at
@@ -403,7 +427,7 @@ begin
         );
         v_failures := 0; v_ejected_at := null; v_until := null; v_probe := null;
       else
-        v_result := 'ejected';
+        result := 'ejected';
         v_failures := v_failures + 1;
         v_count := v_count + 1;
         v_ejected_at := v_now;
@@ -421,7 +445,7 @@ begin
       end if;
       v_dirty := true;
     elsif v_item.outcome = 'success' then
-      v_result := 'recorded';
+      result := 'recorded';
       if v_failures > 0 then
         v_failures := 0;
         v_dirty := true;
@@ -429,7 +453,7 @@ begin
     else
       v_failures := v_failures + 1;
       v_dirty := true;
-      v_result := 'recorded';
+      result := 'recorded';
       if v_failures >= p_failure_threshold then
         -- the ceiling: ejected (open or half-open) active instances of this agent, counting
         -- the ones this loop already wrote; under the advisory lock taken above
@@ -439,7 +463,7 @@ begin
         left join mcp.instance_circuits c on c.registration_id = r.id
         where r.tenant_id = v_item.tenant_id and r.manifest_id = v_item.manifest_id and r.registration_status = 'active';
         if v_ejected < greatest(1, floor(p_max_share * v_active)::integer) then
-          v_result := 'ejected';
+          result := 'ejected';
           v_count := v_count + 1;
           v_ejected_at := v_now;
           v_until := v_now + least(p_base_ejection * v_count, p_max_ejection);
@@ -454,22 +478,23 @@ begin
                                'consecutive_failures', v_failures, 'ejection_count', v_count, 'ejected_until', v_until), v_now
           );
         else
-          v_result := 'held';
+          result := 'held';
         end if;
       end if;
     end if;
 
     if v_dirty and not v_has_row then
-      insert into mcp.instance_circuits (registration_id, tenant_id, updated_at)
+      -- the ceiling above must see this row once it is ejected: create it now (under the
+      -- advisory lock, so no concurrent batch creates it with failures of its own)
+      insert into mcp.instance_circuits as c (registration_id, tenant_id, updated_at)
       values (v_item.reg_id, v_item.tenant_id, v_now)
       on conflict (registration_id) do nothing;
-      -- a concurrent batch may have inserted it first: lock it, and go on from our state
       perform 1 from mcp.instance_circuits c where c.registration_id = v_item.reg_id for update;
       v_has_row := true;
     end if;
 
-    return query select v_item.ord, v_item.reg_id, v_result,
-      case when v_until is null then 'closed' when v_until > v_now then 'open' else 'half_open' end;
+    circuit := case when v_until is null then 'closed' when v_until > v_now then 'open' else 'half_open' end;
+    return next;
   end loop;
 
   if v_dirty then
