@@ -71,7 +71,7 @@ describe('routing over GraphQL', () => {
       [{ agentId: agent, affinityKey: '' }, 'affinityKey'],
       [{ agentId: agent, affinityKey: 'a\u0000b' }, 'affinityKey'],
       [{ agentId: agent, exclude: ['x\u0000'] }, 'exclude[0]'],
-      [{ agentId: agent, capabilities: ['ok', 'bad\u0000'] }, 'capabilities'],
+      [{ agentId: agent, capabilities: ['ok', 'bad\u0000'] }, 'capabilities[1]'],
     ] as const) {
       const bad = await pick(t.viewer, variables);
       expect({ field, code: codeOf(bad), reported: bad.errors?.[0].extensions?.field }).toEqual({
