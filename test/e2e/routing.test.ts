@@ -5,6 +5,7 @@ import { startTestApp, type TestApp } from '../helpers/app';
 import { postgresOnly } from '../helpers/database';
 import { agentId, createTenant } from '../helpers/factories';
 import { createApiKey } from '../helpers/keys';
+import { streamsOpen, subscribe } from '../events/subscriber';
 
 /** A clock the test moves by hand, shared by every app process of the test. */
 class ManualClock implements Clock {
@@ -91,6 +92,44 @@ describe('routing end to end', () => {
       expect(report).toMatchObject({ dataCode: 'NOT_FOUND' });
     });
   });
+
+  it('ejected and restored reach the tenant’s live subscription, and not another tenant’s', async () => {
+    const clock = new ManualClock();
+    const t = await startTestApp({ clock });
+    const { db } = t.database;
+    const mine = await createTenant(db);
+    const theirs = await createTenant(db);
+    const agentKey = await createApiKey(db, mine, 'agent');
+    const ours = subscribe(t.url, await createApiKey(db, mine, 'viewer'), { kinds: ['ejected', 'restored'] });
+    const other = subscribe(t.url, await createApiKey(db, theirs, 'viewer'));
+    try {
+      await streamsOpen(t.app, 2);
+      const worker = agentId('live');
+      for (const instanceId of ['live-1', 'live-2']) {
+        await gql(t.url, agentKey, op('RegisterAgentInstance'), { input: { agentId: worker, instanceId } });
+      }
+      for (let i = 0; i < 5; i++) await gql(t.url, agentKey, op('ReportInstanceOutcome'), { instanceId: 'live-1', outcome: 'failure' });
+      clock.advance(30_000);
+      await gql(t.url, agentKey, op('PickInstance'), { agentId: worker, exclude: ['live-2'] });
+      await gql(t.url, agentKey, op('ReportInstanceOutcome'), { instanceId: 'live-1', outcome: 'success' });
+      const seen = await ours.until((events) => events.length >= 2);
+      expect(seen.map((e) => [e.kind, e.instanceId, e.tenantId])).toEqual([
+        ['ejected', 'live-1', mine],
+        ['restored', 'live-1', mine],
+      ]);
+      // the other tenant's stream got none of it: changes of its own arrive, ours never
+      await createApiKey(db, theirs, 'agent').then((key) =>
+        gql(t.url, key, op('RegisterAgentInstance'), { input: { agentId: worker, instanceId: 'theirs-1' } }),
+      );
+      const theirEvents = await other.until((events) => events.some((e) => e.kind === 'registered'));
+      expect(theirEvents.filter((e) => e.kind === 'ejected' || e.kind === 'restored')).toEqual([]);
+      expect(new Set(theirEvents.map((e) => e.tenantId))).toEqual(new Set([theirs]));
+    } finally {
+      await ours.dispose();
+      await other.dispose();
+      await t.dispose();
+    }
+  }, 60_000);
 
   postgresOnly('needs two app processes on one PostgreSQL database')(
     'two API processes see the same ejection state: ejected through one, skipped and restored through the other',
