@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import { connectFleet, heartbeatClosedLoop, heartbeatFixedRate } from './lib/agents-load';
 import { rawBroadcast, subscribeMany } from './lib/fanout';
 import { pgbench } from './lib/pgbench';
+import { scenarioOutcomes, scenarioPicks } from './lib/routing';
 import { seedRegistrations, seedTenant } from './lib/seed';
 import { ROOT, rssBytes, startService } from './lib/service';
 import { round } from './lib/stats';
@@ -23,7 +24,8 @@ import { round } from './lib/stats';
  * BENCH_SECONDS (per measured phase; default 10), BENCH_AGENTS (default 2000),
  * BENCH_SUBSCRIBERS (default 1000), BENCH_WORKERS (API processes of the service, through
  * WORKERS; default 1), BENCH_COMPARE_WORKERS (registration is also measured with this many;
- * default one per core), BENCH_ONLY (comma-separated scenario names).
+ * default one per core), BENCH_ONLY (comma-separated scenario names: registration, memory,
+ * heartbeats, dashboard, fanout, picks, outcomes, start).
  */
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -355,6 +357,11 @@ function report(settings: Record<string, unknown>): string {
   return lines.join('\n');
 }
 
+/** What the routing scenarios (bench/lib/routing.ts) need of this run. */
+function routingOptions(url: string, benchDb: string, seeded: { tenantId: string; agentKey: string; viewerKey: string }) {
+  return { url, benchDb, ...seeded, seconds: SECONDS, connections: CONNECTIONS, agents: AGENTS, log };
+}
+
 async function main(): Promise<void> {
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
   const want = (name: string) => only.length === 0 || only.includes(name);
@@ -386,6 +393,8 @@ async function main(): Promise<void> {
       ['heartbeats', () => scenarioHeartbeats(url, benchDb, seeded.agentKey, seeded.tenantId)],
       ['dashboard', () => scenarioDashboard(url, benchDb, seeded.viewerKey, seeded.tenantId)],
       ['fanout', () => scenarioFanout(url, seeded.agentKey, seeded.viewerKey)],
+      ['picks', async () => void rows.push(...(await scenarioPicks(routingOptions(url, benchDb, seeded))))],
+      ['outcomes', async () => void rows.push(...(await scenarioOutcomes(routingOptions(url, benchDb, seeded))))],
     ];
     for (const [step, run] of steps) {
       if (!want(step)) continue;

@@ -12,6 +12,7 @@ import { healthHandlers } from './http/health';
 import { metricsHandler } from './http/metrics';
 import { createRouter } from './http/router';
 import { HeartbeatWriter } from './liveness/heartbeat-writer';
+import type { OutcomeWriter } from './routing/outcome-writer';
 import { StaleSweeper } from './liveness/sweeper';
 import { createLogger, type Logger } from './logger';
 import { RegistryMetrics } from './metrics/registry-metrics';
@@ -40,6 +41,7 @@ import { ScalingRecommender } from './scaling/scaling-recommender';
 import { registerScalingGauges } from './scaling/scaling.metrics';
 import { ConfigurationScalingResolver } from './scaling/scaling.resolver';
 import { ScalingService } from './scaling/scaling.service';
+import { createRouting } from './routing/routing.wiring';
 
 export interface AppOptions {
   /** Test clock; by default the database's clock stamps every change. */
@@ -52,6 +54,8 @@ export interface AppOptions {
 /** The services every transport shares: those resolvers call, and the machinery behind them. */
 export interface Services extends ApiServices {
   readonly heartbeats: HeartbeatWriter;
+  /** Group commit of reportInstanceOutcome (src/routing/). */
+  readonly outcomes: OutcomeWriter;
   readonly metrics: RegistryMetrics;
   readonly events: EventFeed;
   /** The same feed, with its position and lifecycle (subscriptions replay up to its position). */
@@ -146,6 +150,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     limits: config,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
   });
+  const routing = createRouting({ db, config, clock, metrics, events, logger });
   const services: Services = {
     auth,
     heartbeats,
@@ -161,6 +166,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     eventHistory: new EventHistoryService(db),
     registryMetrics: new RegistryMetricsService(db, metrics),
     scaling: new ScalingService(db),
+    routing: routing.service,
+    outcomes: routing.outcomes,
     eventStreams: new EventStreamService({
       feed: eventLog,
       db,
@@ -199,6 +206,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const agentSockets = new AgentSocketServer({
     auth,
     lifecycle,
+    routing: routing.service,
     events,
     db,
     logger,
@@ -317,6 +325,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       });
       await graphql.stop();
       await heartbeats.close();
+      await routing.outcomes.close();
       await eventLog.stop();
       if (ownsDb) await db.close();
       logger.info('agent registry stopped');

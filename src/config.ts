@@ -91,6 +91,20 @@ export interface Config {
 
   /** When set, /metrics answers only `Authorization: Bearer <this token>` (Prometheus' `authorization` setting). Default unset. */
   readonly metricsToken: string | undefined;
+  /** Routing, affinity: a key stays on its instance while its load is under ceil((1 + ε) × average). Default 0.25. */
+  readonly routingAffinityEpsilon: number;
+  /** Circuit breaking: consecutive failures (or timeouts) that eject an instance. Default 5. */
+  readonly circuitFailureThreshold: number;
+  /** Circuit breaking: an ejection lasts this × the instance's number of ejections. Default 30 s. */
+  readonly circuitBaseEjectionMs: number;
+  /** Circuit breaking: longest ejection. Default 5 min. */
+  readonly circuitMaxEjectionMs: number;
+  /** Circuit breaking: most of an agent's active instances ejected at once (at least one). Default 0.1. */
+  readonly circuitMaxEjectedShare: number;
+  /** Circuit breaking: a half-open probe without an outcome for this long lets another probe through. Default 10 s. */
+  readonly circuitProbeTimeoutMs: number;
+  /** Most outcome reports written in one group-commit statement. Default 2000. */
+  readonly outcomeBatchMax: number;
 
   /** Graceful shutdown deadline. Default 10 s. */
   readonly shutdownTimeoutMs: number;
@@ -194,6 +208,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     wsConnectionInitTimeoutMs: num('WS_CONNECTION_INIT_TIMEOUT_MS', 3000, { min: 10 }),
     subscriptionAuthCheckMs: num('SUBSCRIPTION_AUTH_CHECK_MS', 5000, { min: 10 }),
     metricsToken: str('METRICS_TOKEN'),
+    routingAffinityEpsilon: num('ROUTING_AFFINITY_EPSILON', 0.25, { min: 0.01, max: 10, integer: false }),
+    circuitFailureThreshold: num('CIRCUIT_FAILURE_THRESHOLD', 5, { min: 1, max: 1000 }),
+    circuitBaseEjectionMs: num('CIRCUIT_BASE_EJECTION_MS', 30_000, { min: 1 }),
+    circuitMaxEjectionMs: num('CIRCUIT_MAX_EJECTION_MS', 300_000, { min: 1 }),
+    circuitMaxEjectedShare: num('CIRCUIT_MAX_EJECTED_SHARE', 0.1, { max: 1, integer: false }),
+    circuitProbeTimeoutMs: num('CIRCUIT_PROBE_TIMEOUT_MS', 10_000, { min: 1 }),
+    outcomeBatchMax: num('OUTCOME_BATCH_MAX', 2000, { min: 1, max: 50_000 }),
     shutdownTimeoutMs: num('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100 }),
     workers: num('WORKERS', 1, { min: 1, max: 64 }),
   };
@@ -202,6 +223,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   if (config.staleAfterMs <= config.heartbeatIntervalMs) {
     problems.push('STALE_AFTER_MS must be greater than HEARTBEAT_INTERVAL_MS (agents would go stale between heartbeats)');
+  }
+  if (config.circuitMaxEjectionMs < config.circuitBaseEjectionMs) {
+    problems.push('CIRCUIT_MAX_EJECTION_MS must be at least CIRCUIT_BASE_EJECTION_MS');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -12,6 +12,8 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   NOT_REGISTERED: 'NOT_REGISTERED',
   AGENT_DISABLED: 'AGENT_DISABLED',
+  /** pickInstance found no eligible instance; `extensions.counts` says why. */
+  NO_HEALTHY_INSTANCE: 'NO_HEALTHY_INSTANCE',
   RATE_LIMITED: 'RATE_LIMITED',
   UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',

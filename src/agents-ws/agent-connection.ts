@@ -6,6 +6,8 @@ import type { Queryable } from '../db/client';
 import { AppError, ErrorCode, conflict } from '../errors';
 import type { Logger } from '../logger';
 import type { AgentLifecycleService } from '../registrations/agent-lifecycle.service';
+import type { RoutingService } from '../routing/routing.service';
+import { pickOverSocket, reportOutcomeOverSocket } from '../routing/routing.socket';
 import { loadAgentConfiguration } from './configuration';
 import { authFailed, invalidMessage, invalidParams, methodNotFound, rateLimited, toErrorBody } from './errors';
 import { type ClientFrame, echoableId, parseFrame } from './messages';
@@ -26,6 +28,8 @@ import { characterCount, textProblem } from '../validation';
 export interface ConnectionContext {
   auth: Authenticator;
   lifecycle: AgentLifecycleService;
+  /** agent.pick and agent.report_outcome (src/routing/); without it they are unknown methods. */
+  routing?: RoutingService;
   db: Queryable;
   logger: Logger;
   rateLimitPerSec: number;
@@ -143,9 +147,36 @@ export class AgentConnection {
         return this.heartbeat(params);
       case Method.Deregister:
         return this.deregister(params);
-      default:
-        return Promise.reject(methodNotFound(method));
+      case Method.Pick:
+        if (!this.ctx.routing) break;
+        return this.authenticated().then((p) => pickOverSocket(this.ctx.routing!, p.tenantId, params));
+      case Method.ReportOutcome:
+        if (!this.ctx.routing) break;
+        return this.authenticated().then((p) => reportOutcomeOverSocket(this.ctx.routing!, p.tenantId, params));
     }
+    return Promise.reject(methodNotFound(method));
+  }
+
+  /**
+   * The principal this connection acts with (the upgrade's key or the last register's),
+   * looked up again at most once a second: a revoked key stops working and its socket is
+   * closed with 4001.
+   */
+  private async authenticated(): Promise<Principal & { tenantId: string }> {
+    if (this.key === null) throw authFailed('register first, or authenticate the upgrade request');
+    const now = performance.now();
+    let principal = this.principal;
+    if (principal === null || now - this.checkedAt >= 1_000) {
+      const found = await this.ctx.auth.authenticate(this.key);
+      principal = mayActAsAgent(found) ? found : null;
+      this.principal = principal;
+      this.checkedAt = now;
+    }
+    if (principal === null || (this.tenantId !== null && principal.tenantId !== this.tenantId)) {
+      setImmediate(() => this.socket.close(WsErrorCode.AuthFailed, 'API key revoked'));
+      throw authFailed('the API key is no longer valid');
+    }
+    return principal;
   }
 
   private async register(params: Record<string, unknown>): Promise<RegisterResult> {
@@ -240,25 +271,12 @@ export class AgentConnection {
   }
 
   /**
-   * The tenant and instance a heartbeat or deregister is about. The key is looked up again
-   * (at most once a second per connection, and cached for a few seconds by the
-   * authenticator), so a revoked key stops working and its socket is closed with 4001.
+   * The tenant and instance a heartbeat or deregister is about; the key is checked again
+   * (see {@link authenticated}).
    */
   private async target(params: Record<string, unknown>): Promise<{ tenantId: string; instanceId: string }> {
     const instanceParam = optionalString(params.instance_id, 'instance_id');
-    if (this.key === null) throw authFailed('register first, or authenticate the upgrade request');
-    const now = performance.now();
-    let principal = this.principal;
-    if (principal === null || now - this.checkedAt >= 1_000) {
-      const found = await this.ctx.auth.authenticate(this.key);
-      principal = mayActAsAgent(found) ? found : null;
-      this.principal = principal;
-      this.checkedAt = now;
-    }
-    if (principal === null || (this.tenantId !== null && principal.tenantId !== this.tenantId)) {
-      setImmediate(() => this.socket.close(WsErrorCode.AuthFailed, 'API key revoked'));
-      throw authFailed('the API key is no longer valid');
-    }
+    const principal = await this.authenticated();
     if (this.instanceId !== null && instanceParam !== undefined && instanceParam !== this.instanceId) {
       throw invalidParams(`this connection serves instance ${this.instanceId}`, 'instance_id');
     }

@@ -6,6 +6,7 @@ import type { Queryable } from '../db/client';
 import type { EventFeed, RegistryEvent } from '../events/types';
 import type { Logger } from '../logger';
 import type { AgentLifecycleService } from '../registrations/agent-lifecycle.service';
+import type { RoutingService } from '../routing/routing.service';
 import { AgentConnection, type ConnectionContext, mayActAsAgent } from './agent-connection';
 import { loadAgentConfiguration } from './configuration';
 import { CloseCode, MessageType, Notification } from './protocol';
@@ -13,6 +14,8 @@ import { CloseCode, MessageType, Notification } from './protocol';
 export interface AgentSocketServerOptions {
   auth: Authenticator;
   lifecycle: AgentLifecycleService;
+  /** Serves agent.pick and agent.report_outcome when given. */
+  routing?: RoutingService;
   events: EventFeed;
   db: Queryable;
   logger: Logger;
@@ -57,6 +60,7 @@ export class AgentSocketServer {
     this.ctx = {
       auth: options.auth,
       lifecycle: options.lifecycle,
+      routing: options.routing,
       db: options.db,
       logger: options.logger,
       rateLimitPerSec: options.rateLimitPerSec ?? 20,

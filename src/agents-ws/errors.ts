@@ -11,6 +11,8 @@ export const WS_CODE_OF: Readonly<Record<ErrorCode, WsErrorCode>> = Object.freez
   // state conflicts: the client must register (again) or an admin must enable the agent
   [ErrorCode.NOT_REGISTERED]: WsErrorCode.Conflict,
   [ErrorCode.AGENT_DISABLED]: WsErrorCode.Conflict,
+  // agent.pick: no eligible instance right now (data.counts says why)
+  [ErrorCode.NO_HEALTHY_INSTANCE]: WsErrorCode.Conflict,
   [ErrorCode.RATE_LIMITED]: WsErrorCode.RateLimited,
   [ErrorCode.UNAVAILABLE]: WsErrorCode.ServerError,
   [ErrorCode.INTERNAL_SERVER_ERROR]: WsErrorCode.ServerError,
@@ -50,8 +52,13 @@ export function toErrorBody(error: unknown): { body: ErrorBody; masked: boolean 
   }
   if (error instanceof AppError) {
     const field = typeof error.extensions.field === 'string' ? error.extensions.field : undefined;
+    const counts = error.extensions.counts as Record<string, number> | undefined;
     return {
-      body: { code: WS_CODE_OF[error.code], message: error.message, data: { code: error.code, ...(field ? { field } : {}) } },
+      body: {
+        code: WS_CODE_OF[error.code],
+        message: error.message,
+        data: { code: error.code, ...(field ? { field } : {}), ...(counts ? { counts } : {}) },
+      },
       masked: false,
     };
   }

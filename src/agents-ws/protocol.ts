@@ -19,6 +19,10 @@ export const Method = {
   Register: 'agent.register',
   Heartbeat: 'agent.heartbeat',
   Deregister: 'agent.deregister',
+  /** Routing: an instance of an agent to delegate a request to (src/routing/routing.socket.ts). */
+  Pick: 'agent.pick',
+  /** Routing: how a request sent to an instance went (circuit breaking). */
+  ReportOutcome: 'agent.report_outcome',
 } as const;
 export type Method = (typeof Method)[keyof typeof Method];
 
@@ -75,8 +79,11 @@ export interface NotificationMessage<P = Record<string, unknown>> {
 export interface ErrorBody {
   code: WsErrorCode;
   message: string;
-  /** `code`: the catalogue's string code (NOT_REGISTERED, BAD_USER_INPUT, ...); `field` for invalid params. */
-  data: { code: string; field?: string };
+  /**
+   * `code`: the catalogue's string code (NOT_REGISTERED, BAD_USER_INPUT, ...); `field` for
+   * invalid params; `counts` for NO_HEALTHY_INSTANCE (why no instance could be picked).
+   */
+  data: { code: string; field?: string; counts?: Record<string, number> };
 }
 
 export interface ErrorMessage {

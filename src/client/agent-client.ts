@@ -13,6 +13,7 @@ import {
   type RegisterResult,
   WsErrorCode,
 } from '../agents-ws/protocol';
+import type { PickParams, PickResultMessage, ReportOutcomeParams, ReportOutcomeResult } from '../routing/routing.socket';
 import { type BackoffOptions, backoffDelay } from './backoff';
 
 export interface AgentClientOptions {
@@ -44,11 +45,14 @@ export interface AgentClientOptions {
 export class AgentRequestError extends Error {
   readonly code: number;
   readonly dataCode: string;
+  /** NO_HEALTHY_INSTANCE: the agent's instances by the reason none could be picked. */
+  readonly counts: Record<string, number> | undefined;
   constructor(method: string, body: ErrorBody) {
     super(`${method}: ${body.message}`);
     this.name = 'AgentRequestError';
     this.code = body.code;
     this.dataCode = body.data?.code ?? 'UNKNOWN';
+    this.counts = body.data?.counts;
   }
 }
 
@@ -150,6 +154,20 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     });
     this.emit('heartbeat', result);
     return result;
+  }
+
+  /**
+   * Picks an instance of an agent to delegate a request to (`agent.pick`), with fallbacks
+   * to try in order. Rejects with an {@link AgentRequestError} whose `dataCode` is
+   * NO_HEALTHY_INSTANCE (and `counts` says why) when none is eligible.
+   */
+  pick(params: PickParams): Promise<PickResultMessage> {
+    return this.request<PickResultMessage>(Method.Pick, { ...params });
+  }
+
+  /** Reports how a request sent to an instance went (`agent.report_outcome`); resolves once stored. */
+  reportOutcome(instanceId: string, outcome: ReportOutcomeParams['outcome']): Promise<ReportOutcomeResult> {
+    return this.request<ReportOutcomeResult>(Method.ReportOutcome, { instance_id: instanceId, outcome });
   }
 
   /** Deregisters (when registered) and closes for good. */

@@ -10,3 +10,10 @@ export {
   Method,
   WsErrorCode,
 } from '../agents-ws/protocol';
+export type {
+  PickParams,
+  PickResultMessage,
+  PickedInstanceResult,
+  ReportOutcomeParams,
+  ReportOutcomeResult,
+} from '../routing/routing.socket';

@@ -12,6 +12,7 @@ const SQLSTATE_CODES: Record<string, ErrorCode> = {
   RGNRG: ErrorCode.NOT_REGISTERED, // instance not registered
   RGINP: ErrorCode.BAD_USER_INPUT, // invalid parameter
   RGDRV: ErrorCode.BAD_USER_INPUT, // write to a derived column of mcp.agents
+  RGAGT: ErrorCode.NOT_FOUND, // unknown agent (mcp.pick_instance)
   '23505': ErrorCode.CONFLICT, // unique_violation
   '23001': ErrorCode.CONFLICT, // restrict_violation: PostgreSQL 18 (PGlite) for ON DELETE RESTRICT; 15 says 23503
   '23514': ErrorCode.BAD_USER_INPUT, // check_violation

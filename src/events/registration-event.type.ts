@@ -15,13 +15,16 @@ export enum EventKindValue {
   configuration_changed = 'configuration_changed',
   self_preservation = 'self_preservation',
   scaling_recommended = 'scaling_recommended',
+  ejected = 'ejected',
+  restored = 'restored',
 }
 registerEnumType(EventKindValue, {
   name: 'EventKind',
   description:
     'registered, reconnected, health_changed, disconnected, stale, deregistered, purged (an instance), ' +
     'configuration_changed (a configuration), self_preservation (the stale sweep held back for a tenant), ' +
-    'scaling_recommended (the desired instance count of a configuration changed).',
+    'scaling_recommended (the desired instance count of a configuration changed), ' +
+    'ejected, restored (circuit breaking of an instance).',
 });
 
 @ObjectType({ description: 'One entry of the registry event log: a state change of an instance or a configuration.' })

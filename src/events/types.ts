@@ -9,7 +9,9 @@ export type EventKind =
   | 'purged'
   | 'configuration_changed'
   | 'self_preservation'
-  | 'scaling_recommended';
+  | 'scaling_recommended'
+  | 'ejected'
+  | 'restored';
 
 /** One row of the event log, as delivered to in-process listeners. */
 export interface RegistryEvent {

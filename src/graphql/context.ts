@@ -7,6 +7,7 @@ import type { RegistryMetricsService } from '../metrics/registry-metrics.service
 import type { ManifestService } from '../manifests/manifest.service';
 import type { AgentLifecycleService } from '../registrations/agent-lifecycle.service';
 import type { RegistrationService } from '../registrations/registration.service';
+import type { RoutingService } from '../routing/routing.service';
 import type { TenantService } from '../tenants/tenant.service';
 import type { ScalingService } from '../scaling/scaling.service';
 import { actingTenant, requirePrincipal } from '../auth/authorize';
@@ -25,6 +26,8 @@ export interface ApiServices {
   readonly registryMetrics: RegistryMetricsService;
   /** Stored scaling recommendations (src/scaling/). */
   readonly scaling: ScalingService;
+  /** pickInstance, reportInstanceOutcome, Registration.circuit (src/routing/). */
+  readonly routing: RoutingService;
 }
 
 /** Limits resolvers and middlewares enforce (from the config). */

@@ -6,6 +6,7 @@ import { EventHistoryResolver } from '../events/event-history.resolver';
 import { ManifestResolver } from '../manifests/manifest.resolver';
 import { AgentLifecycleResolver } from '../registrations/agent-lifecycle.resolver';
 import { RegistrationResolver } from '../registrations/registration.resolver';
+import { RegistrationCircuitResolver, RoutingResolver } from '../routing/routing.resolver';
 import { TenantResolver } from '../tenants/tenant.resolver';
 import { authChecker } from './auth-checker';
 import { MeResolver } from './me.resolver';
@@ -21,6 +22,8 @@ export const resolvers: NonEmptyArray<Function> = [
   AgentLifecycleResolver,
   ApiKeyResolver,
   EventHistoryResolver,
+  RoutingResolver,
+  RegistrationCircuitResolver,
 ];
 
 export interface RegistrySchemaOptions {

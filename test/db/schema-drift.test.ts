@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 const tenantId = crypto.randomUUID();
 const manifestId = crypto.randomUUID();
 const configurationId = crypto.randomUUID();
+const registrationId = crypto.randomUUID();
 const at = (n: number) => new Date(Date.UTC(2030, 4, 6, 7, 8, n, 123));
 
 /** One row per model, every scalar field set, in foreign-key order, with the table it maps to. */
@@ -62,7 +63,7 @@ const samples: Array<{
     model: 'AgentRegistration',
     table: 'agent_registrations',
     data: {
-      id: crypto.randomUUID(),
+      id: registrationId,
       tenantId,
       manifestId,
       configurationId,
@@ -146,6 +147,20 @@ const samples: Array<{
     data: { configurationId, proposedAt: at(17), proposed: 5 },
     where: { configurationId_proposedAt: { configurationId, proposedAt: at(17) } },
   },
+  {
+    model: 'InstanceCircuit',
+    table: 'instance_circuits',
+    data: {
+      registrationId,
+      tenantId,
+      consecutiveFailures: 5,
+      ejectionCount: 2,
+      ejectedAt: at(15),
+      ejectedUntil: at(16),
+      probeStartedAt: at(17),
+      updatedAt: at(18),
+    },
+  },
 ];
 
 const snakeCase = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -182,7 +197,9 @@ describe('schema.prisma matches the migrations', () => {
   it('writes and reads back every field of every model through the generated client', async () => {
     for (const { model, data, where: key } of samples) {
       const delegate = (t.db.prisma as unknown as Record<string, Delegate>)[model[0].toLowerCase() + model.slice(1)];
-      const where = key ?? ('id' in data ? { id: data.id } : { tenantId: data.tenantId });
+      const where =
+        key ??
+        ('id' in data ? { id: data.id } : 'registrationId' in data ? { registrationId: data.registrationId } : { tenantId: data.tenantId });
 
       const created = await delegate.create({ data });
       const read = await delegate.findUniqueOrThrow({ where });

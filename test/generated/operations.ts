@@ -2,6 +2,12 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** closed: picked normally; open: ejected, never picked; half_open: the ejection ended, picked for one probe at a time. */
+export type CircuitState =
+  | 'closed'
+  | 'half_open'
+  | 'open';
+
 export type CreateApiKeyInput = {
   /** 1 to 200 characters, e.g. "ci-runner". */
   name: string;
@@ -63,15 +69,17 @@ export type EventHistoryFilter = {
   kinds?: Array<EventKind> | null | undefined;
 };
 
-/** registered, reconnected, health_changed, disconnected, stale, deregistered, purged (an instance), configuration_changed (a configuration), self_preservation (the stale sweep held back for a tenant), scaling_recommended (the desired instance count of a configuration changed). */
+/** registered, reconnected, health_changed, disconnected, stale, deregistered, purged (an instance), configuration_changed (a configuration), self_preservation (the stale sweep held back for a tenant), scaling_recommended (the desired instance count of a configuration changed), ejected, restored (circuit breaking of an instance). */
 export type EventKind =
   | 'configuration_changed'
   | 'deregistered'
   | 'disconnected'
+  | 'ejected'
   | 'health_changed'
   | 'purged'
   | 'reconnected'
   | 'registered'
+  | 'restored'
   | 'scaling_recommended'
   | 'self_preservation'
   | 'stale';
@@ -89,6 +97,19 @@ export type HeartbeatOutcome =
   | 'changed'
   | 'ok'
   | 'revived';
+
+/** How a request sent to an instance went. */
+export type InstanceOutcome =
+  | 'failure'
+  | 'success'
+  | 'timeout';
+
+/** recorded: counted; ejected: this report ejected the instance; restored: this success closed its half-open circuit; held: the failure threshold was reached but the agent already has its share of instances ejected. */
+export type OutcomeResult =
+  | 'ejected'
+  | 'held'
+  | 'recorded'
+  | 'restored';
 
 export type RegisterAgentInstanceInput = {
   /** The agent type; its manifest and your configuration are created if missing. */
@@ -377,3 +398,35 @@ export type ConfigurationFieldsFragment = { id: string, tenantId: string, agentI
 export type ApiKeyFieldsFragment = { id: string, tenantId: string | null, name: string, role: Role, prefix: string, revokedAt: unknown };
 
 export type ScalingFieldsFragment = { activeInstances: number, workload: number, capacity: number, utilisation: number, targetUtilisation: number, proposedInstances: number, desiredInstances: number, computedAt: unknown, changedAt: unknown };
+
+export type PickInstanceQueryVariables = Exact<{
+  agentId: string;
+  affinityKey?: string | null | undefined;
+  exclude?: Array<string> | string | null | undefined;
+  capabilities?: Array<string> | string | null | undefined;
+  fallbacks?: number | null | undefined;
+  tenantId?: string | number | null | undefined;
+}>;
+
+
+export type PickInstanceQuery = { pickInstance: { probe: boolean, affinityCapacity: number | null, instance: { registrationId: string, instanceId: string, healthStatus: HealthStatus, currentWorkload: number, maxWorkload: number, connectionDetails: unknown }, fallbacks: Array<{ registrationId: string, instanceId: string, healthStatus: HealthStatus, currentWorkload: number, maxWorkload: number, connectionDetails: unknown }>, counts: { instances: number, active: number, excluded: number, disconnected: number, ejected: number, missingCapabilities: number, overloaded: number, eligible: number } } };
+
+export type ReportInstanceOutcomeMutationVariables = Exact<{
+  instanceId: string;
+  outcome: InstanceOutcome;
+  tenantId?: string | number | null | undefined;
+}>;
+
+
+export type ReportInstanceOutcomeMutation = { reportInstanceOutcome: { registrationId: string, instanceId: string, result: OutcomeResult, circuit: CircuitState } };
+
+export type RegistrationCircuitsQueryVariables = Exact<{
+  filter?: RegistrationFilter | null | undefined;
+  first?: number | null | undefined;
+  tenantId?: string | number | null | undefined;
+}>;
+
+
+export type RegistrationCircuitsQuery = { registrations: { nodes: Array<{ instanceId: string, circuit: { state: CircuitState, consecutiveFailures: number, ejectionCount: number, ejectedAt: unknown, ejectedUntil: unknown, probeInFlight: boolean } }> } };
+
+export type PickedInstanceFieldsFragment = { registrationId: string, instanceId: string, healthStatus: HealthStatus, currentWorkload: number, maxWorkload: number, connectionDetails: unknown };

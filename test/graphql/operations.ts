@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type DefinitionNode, type DocumentNode, Kind, parse, print, visit } from 'graphql';
 
-const document: DocumentNode = parse(fs.readFileSync(path.join(__dirname, 'operations.graphql'), 'utf8'));
+// operations.graphql, plus one file per feature (routing.graphql, …)
+const document: DocumentNode = parse(
+  fs
+    .readdirSync(__dirname)
+    .filter((file) => file.endsWith('.graphql'))
+    .sort()
+    .map((file) => fs.readFileSync(path.join(__dirname, file), 'utf8'))
+    .join('\n'),
+);
 const fragments = new Map(
   document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
 );
@@ -13,7 +21,7 @@ const fragments = new Map(
  */
 export function op(name: string): string {
   const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === name);
-  if (!operation) throw new Error(`no operation ${name} in operations.graphql`);
+  if (!operation) throw new Error(`no operation ${name} in test/graphql/*.graphql`);
   const used = new Set<string>();
   const collect = (node: DefinitionNode) =>
     visit(node, {

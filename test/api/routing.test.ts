@@ -1,0 +1,166 @@
+import type { PickInstanceQuery, RegistrationCircuitsQuery, ReportInstanceOutcomeMutation } from '../generated/operations';
+import { op } from '../graphql/operations';
+import { agentId } from '../helpers/factories';
+import { type Harness, type TenantKeys, codeOf, createHarness } from './harness';
+
+/**
+ * pickInstance, reportInstanceOutcome and Registration.circuit through GraphQL
+ * (executeOperation): roles, coded errors, the burst spread of power of two choices,
+ * the group-commit writer, and tenant isolation of every new field, mutation and event.
+ */
+describe('routing over GraphQL', () => {
+  let h: Harness;
+  let t: TenantKeys;
+  let other: TenantKeys;
+  beforeAll(async () => {
+    h = await createHarness({ DATABASE_POOL_SIZE: '20' });
+    t = await h.tenant();
+    other = await h.tenant();
+  });
+  afterAll(() => h.dispose());
+
+  /** Registers `count` instances of a new agent in `tenant`; returns the agent id and instance ids. */
+  async function instances(tenant: TenantKeys, count: number, prefix = 'r'): Promise<{ agent: string; ids: string[] }> {
+    const agent = agentId(prefix);
+    const ids = Array.from({ length: count }, (_, i) => `${agent}-${i}`);
+    for (const instanceId of ids) {
+      const result = await h.run(tenant.agent, op('RegisterAgentInstance'), {
+        input: { agentId: agent, instanceId, capabilities: ['chat'], connectionDetails: { url: `http://${instanceId}` } },
+      });
+      expect(result.errors).toBeUndefined();
+    }
+    return { agent, ids };
+  }
+
+  const pick = (principal: TenantKeys['viewer'], variables: Record<string, unknown>) =>
+    h.run<PickInstanceQuery>(principal, op('PickInstance'), variables);
+  const report = (principal: TenantKeys['agent'], instanceId: string, outcome: string, tenantId?: string) =>
+    h.run<ReportInstanceOutcomeMutation>(principal, op('ReportInstanceOutcome'), { instanceId, outcome, tenantId });
+
+  it('viewer, admin and agent keys pick an instance with fallbacks and connection details; operators name the tenant', async () => {
+    const { agent, ids } = await instances(t, 4);
+    for (const principal of [t.viewer, t.admin, t.agent]) {
+      const result = await pick(principal, { agentId: agent, fallbacks: 2 });
+      expect(result.errors).toBeUndefined();
+      const picked = result.data!.pickInstance;
+      expect(ids).toContain(picked.instance.instanceId);
+      expect(picked.instance.connectionDetails).toMatchObject({ url: `http://${picked.instance.instanceId}` });
+      expect(picked.fallbacks).toHaveLength(2);
+      expect(picked.fallbacks.map((f) => f.instanceId)).not.toContain(picked.instance.instanceId);
+      expect(picked).toMatchObject({ probe: false, affinityCapacity: null, counts: { instances: 4, eligible: 4 } });
+    }
+    const byOperator = await pick(h.operator, { agentId: agent, tenantId: t.id });
+    expect(ids).toContain(byOperator.data?.pickInstance.instance.instanceId);
+    expect(codeOf(await pick(h.operator, { agentId: agent }))).toBe('FORBIDDEN');
+    const withKey = await pick(t.viewer, { agentId: agent, affinityKey: 'user-7' });
+    expect(withKey.data?.pickInstance.affinityCapacity).toBe(1);
+  });
+
+  it('NO_HEALTHY_INSTANCE carries the counts; unknown agent NOT_FOUND; bad input BAD_USER_INPUT naming the field', async () => {
+    const { agent, ids } = await instances(t, 2);
+    const none = await pick(t.viewer, { agentId: agent, exclude: [ids[0]], capabilities: ['voice'] });
+    expect(none.data).toBeNull();
+    expect(none.errors?.[0].extensions).toMatchObject({
+      code: 'NO_HEALTHY_INSTANCE',
+      counts: { instances: 2, active: 2, excluded: 1, missingCapabilities: 1, eligible: 0 },
+    });
+    expect(codeOf(await pick(t.viewer, { agentId: 'no-such-agent-here' }))).toBe('NOT_FOUND');
+    for (const [variables, field] of [
+      [{ agentId: 'Not Valid' }, 'agentId'],
+      [{ agentId: agent, fallbacks: 11 }, 'fallbacks'],
+      [{ agentId: agent, affinityKey: '' }, 'affinityKey'],
+      [{ agentId: agent, affinityKey: 'a\u0000b' }, 'affinityKey'],
+      [{ agentId: agent, exclude: ['x\u0000'] }, 'exclude[0]'],
+      [{ agentId: agent, capabilities: ['ok', 'bad\u0000'] }, 'capabilities[1]'],
+    ] as const) {
+      const bad = await pick(t.viewer, variables);
+      expect({ field, code: codeOf(bad), reported: bad.errors?.[0].extensions?.field }).toEqual({
+        field,
+        code: 'BAD_USER_INPUT',
+        reported: field,
+      });
+    }
+  });
+
+  it('1,000 parallel picks between heartbeats: no instance gets more than twice its fair share (100 of 10)', async () => {
+    const { agent, ids } = await instances(t, 10, 'burst');
+    const results = await Promise.all(Array.from({ length: 1000 }, () => pick(t.agent, { agentId: agent, fallbacks: 0 })));
+    expect(results.filter((r) => r.errors)).toEqual([]);
+    const perInstance = new Map<string, number>();
+    for (const r of results) {
+      const id = r.data!.pickInstance.instance.instanceId;
+      perInstance.set(id, (perInstance.get(id) ?? 0) + 1);
+    }
+    expect([...perInstance.keys()].sort()).toEqual([...ids].sort());
+    expect(Math.max(...perInstance.values())).toBeLessThanOrEqual(200);
+  }, 120_000);
+
+  it('reportInstanceOutcome: agent and admin keys; 5 failures eject; the registration shows the circuit; pick avoids it', async () => {
+    const { agent, ids } = await instances(t, 10, 'eject');
+    const submit = jest.spyOn(h.app.services.outcomes, 'submit');
+    try {
+      const first = await report(t.admin, ids[0], 'failure');
+      expect(first.data?.reportInstanceOutcome).toMatchObject({ instanceId: ids[0], result: 'recorded', circuit: 'closed' });
+      expect(submit).toHaveBeenCalledWith({ tenantId: t.id, instanceId: ids[0], outcome: 'failure' });
+    } finally {
+      submit.mockRestore();
+    }
+    const rest = await Promise.all(Array.from({ length: 4 }, () => report(t.agent, ids[0], 'timeout')));
+    expect(rest.map((r) => r.data?.reportInstanceOutcome.result).sort()).toEqual(['ejected', 'recorded', 'recorded', 'recorded']);
+
+    const read = await h.run<RegistrationCircuitsQuery>(t.viewer, op('RegistrationCircuits'), { filter: { agentId: agent }, first: 20 });
+    const circuits = Object.fromEntries(read.data!.registrations.nodes.map((n) => [n.instanceId, n.circuit]));
+    expect(circuits[ids[0]]).toMatchObject({ state: 'open', consecutiveFailures: 5, ejectionCount: 1, probeInFlight: false });
+    expect(circuits[ids[0]].ejectedUntil).not.toBeNull();
+    expect(circuits[ids[1]]).toEqual({
+      state: 'closed',
+      consecutiveFailures: 0,
+      ejectionCount: 0,
+      ejectedAt: null,
+      ejectedUntil: null,
+      probeInFlight: false,
+    });
+    for (let i = 0; i < 30; i++) {
+      const picked = await pick(t.viewer, { agentId: agent, fallbacks: 9 });
+      expect(picked.data!.pickInstance.instance.instanceId).not.toBe(ids[0]);
+      expect(picked.data!.pickInstance.fallbacks.map((f) => f.instanceId)).not.toContain(ids[0]);
+      expect(picked.data!.pickInstance.counts.ejected).toBe(1);
+    }
+    const events = await h.run(t.viewer, op('Events'), { filter: { kinds: ['ejected'] }, first: 10 });
+    expect(events.data?.events.nodes.map((e: { instanceId: string }) => e.instanceId)).toEqual([ids[0]]);
+
+    expect(codeOf(await report(t.viewer, ids[0], 'failure'))).toBe('FORBIDDEN');
+    expect(codeOf(await report(t.agent, 'no-such-instance', 'failure'))).toBe('NOT_FOUND');
+    expect(codeOf(await report(h.operator, ids[1], 'success'))).toBe('FORBIDDEN');
+    expect((await report(h.operator, ids[1], 'success', t.id)).data?.reportInstanceOutcome.result).toBe('recorded');
+    expect(codeOf(await report(t.agent, '', 'failure'))).toBe('BAD_USER_INPUT');
+  });
+
+  it('another tenant sees none of it: picks, outcome reports, circuits and ejected events', async () => {
+    const { agent, ids } = await instances(t, 3, 'iso');
+    for (let i = 0; i < 5; i++) await report(t.agent, ids[0], 'failure');
+
+    // picking the same agent id in another tenant finds no instance of this one
+    const theirs = await pick(other.viewer, { agentId: agent });
+    expect(theirs.errors?.[0].extensions).toMatchObject({ code: 'NO_HEALTHY_INSTANCE', counts: { instances: 0 } });
+    // reporting about this tenant's instance from another tenant is NOT_FOUND and changes nothing
+    for (let i = 0; i < 6; i++) expect(codeOf(await report(other.agent, ids[1], 'failure'))).toBe('NOT_FOUND');
+    expect(codeOf(await report(other.admin, ids[1], 'failure', t.id))).toBe('FORBIDDEN');
+    const mine = await h.run<RegistrationCircuitsQuery>(t.viewer, op('RegistrationCircuits'), { filter: { agentId: agent } });
+    const state = Object.fromEntries(mine.data!.registrations.nodes.map((n) => [n.instanceId, n.circuit.state]));
+    expect(state).toEqual({ [ids[0]]: 'open', [ids[1]]: 'closed', [ids[2]]: 'closed' });
+    // their registrations and events show nothing of this tenant
+    const theirRegistrations = await h.run<RegistrationCircuitsQuery>(other.viewer, op('RegistrationCircuits'), { filter: { agentId: agent } });
+    expect(theirRegistrations.data!.registrations.nodes).toEqual([]);
+    const theirEvents = await h.run(other.viewer, op('Events'), { filter: { kinds: ['ejected', 'restored'] } });
+    expect(theirEvents.data?.events.nodes).toEqual([]);
+    expect(codeOf(await pick(other.viewer, { agentId: agent, tenantId: t.id }))).toBe('FORBIDDEN');
+  });
+
+  it('the ejected-instances gauge is on /metrics, labelled by tenant id and agent', async () => {
+    const { agent, ids } = await instances(other, 2, 'gauge');
+    for (let i = 0; i < 5; i++) await report(other.agent, ids[0], 'failure');
+    const text = await h.app.services.metrics.registry.metrics();
+    expect(text).toContain(`agent_registry_ejected_instances{tenant_id="${other.id}",agent_id="${agent}"} 1`);
+  });
+});

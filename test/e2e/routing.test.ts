@@ -1,0 +1,185 @@
+import { AgentClient, type AgentRequestError } from '../../src/client';
+import type { Clock } from '../../src/clock';
+import { op } from '../graphql/operations';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { postgresOnly } from '../helpers/database';
+import { agentId, createTenant } from '../helpers/factories';
+import { createApiKey } from '../helpers/keys';
+import { streamsOpen, subscribe } from '../events/subscriber';
+
+/** A clock the test moves by hand, shared by every app process of the test. */
+class ManualClock implements Clock {
+  private at = Date.UTC(2031, 0, 1);
+  now(): Date {
+    return new Date(this.at);
+  }
+  advance(ms: number): void {
+    this.at += ms;
+  }
+}
+
+async function gql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data?: any; errors?: Array<{ extensions?: Record<string, any> }> };
+}
+
+describe('routing end to end', () => {
+  describe('agents delegate to peers over the agent WebSocket (agent.pick, agent.report_outcome)', () => {
+    let t: TestApp;
+    let tenantId: string;
+    let key: string;
+    let otherKey: string;
+    const clients: AgentClient[] = [];
+    const client = (apiKey: string, agent: string, instanceId?: string) => {
+      const c = new AgentClient({ url: `${t.url.replace('http', 'ws')}/agents`, apiKey, agentId: agent, instanceId, requestTimeoutMs: 10_000 });
+      clients.push(c);
+      return c;
+    };
+
+    beforeAll(async () => {
+      t = await startTestApp({ env: { HEARTBEAT_INTERVAL_MS: '60000', STALE_AFTER_MS: '120000' } });
+      tenantId = await createTenant(t.database.db);
+      key = await createApiKey(t.database.db, tenantId, 'agent');
+      otherKey = await createApiKey(t.database.db, await createTenant(t.database.db), 'agent');
+    });
+    afterAll(async () => {
+      await Promise.all(clients.map((c) => c.close()));
+      await t.dispose();
+    });
+
+    it('picks a peer, reports its failures until it is ejected, then gets NO_HEALTHY_INSTANCE with counts', async () => {
+      const worker = agentId('worker');
+      const peers = [client(key, worker, 'peer-a'), client(key, worker, 'peer-b')];
+      for (const peer of peers) await peer.start();
+      const caller = client(key, agentId('caller'));
+      await caller.start();
+
+      const picked = await caller.pick({ agent_id: worker, fallbacks: 1 });
+      expect(['peer-a', 'peer-b']).toContain(picked.instance.instance_id);
+      expect(picked.fallbacks).toHaveLength(1);
+      expect(picked).toMatchObject({ probe: false, affinity_capacity: null, counts: { instances: 2, eligible: 2 } });
+      expect(picked.instance.connection_details).toMatchObject({ transport: 'websocket' });
+      const sticky = await caller.pick({ agent_id: worker, affinity_key: 'conversation-1' });
+      expect((await caller.pick({ agent_id: worker, affinity_key: 'conversation-1' })).instance.instance_id).toBe(sticky.instance.instance_id);
+
+      const acks = [];
+      for (let i = 0; i < 5; i++) acks.push(await caller.reportOutcome('peer-a', 'failure'));
+      expect(acks.map((a) => a.result)).toEqual(['recorded', 'recorded', 'recorded', 'recorded', 'ejected']);
+      expect(acks[4]).toMatchObject({ instance_id: 'peer-a', circuit: 'open' });
+      for (let i = 0; i < 10; i++) expect((await caller.pick({ agent_id: worker })).instance.instance_id).toBe('peer-b');
+
+      const none = (await caller.pick({ agent_id: worker, exclude: ['peer-b'] }).catch((e: unknown) => e)) as AgentRequestError;
+      expect(none).toMatchObject({ code: 4008, dataCode: 'NO_HEALTHY_INSTANCE' });
+      expect(none.counts).toMatchObject({ instances: 2, ejected: 1, excluded: 1, eligible: 0 });
+      const bad = (await caller.pick({ agent_id: 'Bad Id' }).catch((e: unknown) => e)) as AgentRequestError;
+      expect(bad).toMatchObject({ code: 4005, dataCode: 'BAD_USER_INPUT' });
+      const badOutcome = (await caller.reportOutcome('peer-b', 'meh' as never).catch((e: unknown) => e)) as AgentRequestError;
+      expect(badOutcome).toMatchObject({ code: 4005, dataCode: 'BAD_USER_INPUT' });
+    });
+
+    it('another tenant’s agent sees none of these instances and cannot report about them', async () => {
+      const worker = agentId('shared');
+      await client(key, worker, 'mine-1').start();
+      const stranger = client(otherKey, agentId('stranger'));
+      await stranger.start();
+      const none = (await stranger.pick({ agent_id: worker }).catch((e: unknown) => e)) as AgentRequestError;
+      expect(none).toMatchObject({ dataCode: 'NO_HEALTHY_INSTANCE', counts: { instances: 0 } });
+      const report = (await stranger.reportOutcome('mine-1', 'failure').catch((e: unknown) => e)) as AgentRequestError;
+      expect(report).toMatchObject({ dataCode: 'NOT_FOUND' });
+    });
+  });
+
+  it('ejected and restored reach the tenant’s live subscription, and not another tenant’s', async () => {
+    const clock = new ManualClock();
+    const t = await startTestApp({ clock });
+    const { db } = t.database;
+    const mine = await createTenant(db);
+    const theirs = await createTenant(db);
+    const agentKey = await createApiKey(db, mine, 'agent');
+    const ours = subscribe(t.url, await createApiKey(db, mine, 'viewer'), { kinds: ['ejected', 'restored'] });
+    const other = subscribe(t.url, await createApiKey(db, theirs, 'viewer'));
+    try {
+      await streamsOpen(t.app, 2);
+      const worker = agentId('live');
+      for (const instanceId of ['live-1', 'live-2']) {
+        await gql(t.url, agentKey, op('RegisterAgentInstance'), { input: { agentId: worker, instanceId } });
+      }
+      for (let i = 0; i < 5; i++) await gql(t.url, agentKey, op('ReportInstanceOutcome'), { instanceId: 'live-1', outcome: 'failure' });
+      clock.advance(30_000);
+      await gql(t.url, agentKey, op('PickInstance'), { agentId: worker, exclude: ['live-2'] });
+      await gql(t.url, agentKey, op('ReportInstanceOutcome'), { instanceId: 'live-1', outcome: 'success' });
+      const seen = await ours.until((events) => events.length >= 2);
+      expect(seen.map((e) => [e.kind, e.instanceId, e.tenantId])).toEqual([
+        ['ejected', 'live-1', mine],
+        ['restored', 'live-1', mine],
+      ]);
+      // the other tenant's stream got none of it: changes of its own arrive, ours never
+      await createApiKey(db, theirs, 'agent').then((key) =>
+        gql(t.url, key, op('RegisterAgentInstance'), { input: { agentId: worker, instanceId: 'theirs-1' } }),
+      );
+      const theirEvents = await other.until((events) => events.some((e) => e.kind === 'registered'));
+      expect(theirEvents.filter((e) => e.kind === 'ejected' || e.kind === 'restored')).toEqual([]);
+      expect(new Set(theirEvents.map((e) => e.tenantId))).toEqual(new Set([theirs]));
+    } finally {
+      await ours.dispose();
+      await other.dispose();
+      await t.dispose();
+    }
+  }, 60_000);
+
+  postgresOnly('needs two app processes on one PostgreSQL database')(
+    'two API processes see the same ejection state: ejected through one, skipped and restored through the other',
+    async () => {
+      const clock = new ManualClock();
+      const a = await startTestApp({ clock });
+      const b = await startTestApp({ clock, database: a.database });
+      try {
+        const tenantId = await createTenant(a.database.db);
+        const agentKey = await createApiKey(a.database.db, tenantId, 'agent');
+        const viewerKey = await createApiKey(a.database.db, tenantId, 'viewer');
+        const worker = agentId('twin');
+        const ids = Array.from({ length: 10 }, (_, i) => `twin-${i}`);
+        for (const instanceId of ids) {
+          const r = await gql(a.url, agentKey, op('RegisterAgentInstance'), { input: { agentId: worker, instanceId } });
+          expect(r.errors).toBeUndefined();
+        }
+        // five failures through process A
+        const acks = [];
+        for (let i = 0; i < 5; i++) acks.push(await gql(a.url, agentKey, op('ReportInstanceOutcome'), { instanceId: ids[0], outcome: 'failure' }));
+        expect(acks.map((r) => r.data?.reportInstanceOutcome.result)).toEqual(['recorded', 'recorded', 'recorded', 'recorded', 'ejected']);
+
+        // process B never picks it, and shows it open
+        for (let i = 0; i < 20; i++) {
+          const picked = await gql(b.url, viewerKey, op('PickInstance'), { agentId: worker, fallbacks: 9 });
+          expect(picked.data.pickInstance.instance.instanceId).not.toBe(ids[0]);
+          expect(picked.data.pickInstance.counts.ejected).toBe(1);
+        }
+        const circuits = await gql(b.url, viewerKey, op('RegistrationCircuits'), { filter: { instanceId: ids[0] } });
+        expect(circuits.data.registrations.nodes[0].circuit).toMatchObject({ state: 'open', ejectionCount: 1 });
+
+        // 30 s later: half-open; B picks it as the one probe, A then refuses a second probe
+        clock.advance(30_000);
+        const probe = await gql(b.url, viewerKey, op('PickInstance'), { agentId: worker, exclude: ids.slice(1) });
+        expect(probe.data.pickInstance).toMatchObject({ instance: { instanceId: ids[0] }, probe: true });
+        const second = await gql(a.url, viewerKey, op('PickInstance'), { agentId: worker, exclude: ids.slice(1) });
+        expect(second.errors?.[0].extensions).toMatchObject({ code: 'NO_HEALTHY_INSTANCE', counts: { ejected: 1 } });
+
+        // the probe's success, reported through B, restores it for A too
+        const restored = await gql(b.url, agentKey, op('ReportInstanceOutcome'), { instanceId: ids[0], outcome: 'success' });
+        expect(restored.data.reportInstanceOutcome).toMatchObject({ result: 'restored', circuit: 'closed' });
+        const back = await gql(a.url, viewerKey, op('PickInstance'), { agentId: worker, exclude: ids.slice(1) });
+        expect(back.data.pickInstance).toMatchObject({ instance: { instanceId: ids[0] }, probe: false });
+        const events = await gql(a.url, viewerKey, op('Events'), { filter: { kinds: ['ejected', 'restored'] } });
+        expect(events.data.events.nodes.map((e: { kind: string }) => e.kind)).toEqual(['restored', 'ejected']);
+      } finally {
+        await b.dispose();
+        await a.dispose();
+      }
+    },
+    60_000,
+  );
+});
