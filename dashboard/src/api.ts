@@ -98,7 +98,7 @@ export class EventStream {
     const client = createClient({
       url: url.toString(),
       connectionParams: { authorization: `Bearer ${this.options.key}` },
-      lazy: false,
+      lazy: true,
       retryAttempts: 0,
       keepAlive: 10_000,
       on: {

@@ -103,11 +103,27 @@ describe('the dashboard in Chromium', () => {
     await page.locator('tr[data-instance="sim-1"][data-status="stale"]').waitFor();
     await page.getByLabel('Status').selectOption('active');
     await page.locator('tr[data-instance="sim-2"]').waitFor();
+
+    // a few more agents with mixed health, for the screenshots
+    const fleet: Array<[string, string, string | null]> = [
+      ['slack-bot', 'slack-1', null], ['slack-bot', 'slack-2', 'degraded'], ['slack-bot', 'slack-3', null],
+      ['k8s-monitor', 'k8s-eu-1', null], ['k8s-monitor', 'k8s-eu-2', 'unhealthy'], ['k8s-monitor', 'k8s-us-1', null], ['k8s-monitor', 'k8s-us-2', 'degraded'],
+      ['ci-runner', 'ci-7f3a', null], ['ci-runner', 'ci-91bc', null],
+    ];
+    for (const [kind, id, health] of fleet) {
+      await gql(t.url, agentKey, REGISTER, { input: { agentId: kind, instanceId: id, name: `${kind} ${id.split('-').pop()}` } });
+      if (health) await gql(t.url, agentKey, HEARTBEAT, { id, health });
+    }
+    await page.locator('tr[data-instance="k8s-us-2"][data-health="degraded"]').waitFor();
     await screenshot(page, 'dashboard-instances');
 
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.locator(`tr[data-agent="${agent}"] [data-field="stale"]`, { hasText: '1' }).waitFor();
+    await page.locator('tr[data-agent="k8s-monitor"] [data-field="active"]', { hasText: '4' }).waitFor();
     await screenshot(page, 'dashboard-overview');
+    await page.getByRole('link', { name: 'Health over time' }).click();
+    await page.locator('svg.chart polygon').first().waitFor();
+    await screenshot(page, 'dashboard-health');
 
     // the key never appears in a URL or the console
     expect(requests.some((u) => u.includes(viewerKey))).toBe(false);

@@ -57,6 +57,7 @@ export function instancesView(context: ViewContext): View {
     'table',
     { class: 'instances', 'aria-describedby': 'instances-range' },
     h('caption', {}, 'Instances'),
+    h('colgroup', {}, ...['instance', 'name', 'agent', 'status', 'health', 'workload', 'when', 'when', ...(context.isAdmin ? ['actions'] : [])].map((c) => h('col', { class: c }))),
     h('thead', {}, h('tr', {}, ...headers.map((text) => h('th', { scope: 'col' }, text)))),
     body,
   );
@@ -121,10 +122,24 @@ export function instancesView(context: ViewContext): View {
     tr.dataset.status = row.registrationStatus;
   };
 
+  // a changed row is highlighted for 1.5 s: a class set now and taken off by one timer
+  // (an animation would repaint the table every frame while rows keep changing)
+  const highlighted = new Map<HTMLTableRowElement, number>();
+  let unhighlightTimer: ReturnType<typeof setTimeout> | undefined;
+  const unhighlight = () => {
+    unhighlightTimer = undefined;
+    const now = Date.now();
+    for (const [tr, until] of highlighted) {
+      if (until > now) continue;
+      tr.classList.remove('changed');
+      highlighted.delete(tr);
+    }
+    if (highlighted.size > 0) unhighlightTimer = setTimeout(unhighlight, 500);
+  };
   const flash = (tr: HTMLTableRowElement) => {
-    tr.classList.remove('changed');
-    void tr.offsetWidth; // restart the animation
     tr.classList.add('changed');
+    highlighted.set(tr, Date.now() + 1500);
+    unhighlightTimer ??= setTimeout(unhighlight, 500);
   };
 
   const same = (a: InstanceRowFragment, b: InstanceRowFragment) =>
@@ -155,7 +170,7 @@ export function instancesView(context: ViewContext): View {
       });
       for (const id of [...rows.keys()]) if (!seen.has(id)) rows.delete(id);
       if (trs.length === 0) replace(body, h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'No instance matches.')));
-      else body.replaceChildren(...trs);
+      else if (trs.length !== body.children.length || trs.some((tr, i) => body.children[i] !== tr)) body.replaceChildren(...trs);
       endCursor = registrations.pageInfo.endCursor;
       next.disabled = !registrations.pageInfo.hasNextPage;
       prev.disabled = cursors.length <= 1;
@@ -172,15 +187,30 @@ export function instancesView(context: ViewContext): View {
     void load();
   };
 
+  // live events are applied at most four times a second: a burst costs one layout and
+  // one paint of the table, not one per event
+  let queued = new Map<string, LiveEvent>();
+  let frame = 0;
+  let applyTimer: ReturnType<typeof setTimeout> | undefined;
+  const applyQueued = () => {
+    frame = 0;
+    applyTimer = undefined;
+    const events = queued;
+    queued = new Map();
+    for (const event of events.values()) {
+      const row = rows.get(event.instanceId!);
+      if (row && event.healthStatus && event.registrationStatus) {
+        // show the change at once; the re-read settles order and membership
+        row.data = { ...row.data, healthStatus: event.healthStatus, registrationStatus: event.registrationStatus };
+        cells(row.data, row.tr);
+        flash(row.tr);
+      }
+    }
+  };
   const apply = (event: LiveEvent) => {
     if (!event.instanceId || !INSTANCE_KINDS.has(event.kind)) return;
-    const row = rows.get(event.instanceId);
-    if (row && event.healthStatus && event.registrationStatus) {
-      // show the change at once; the re-read below settles order and membership
-      row.data = { ...row.data, healthStatus: event.healthStatus, registrationStatus: event.registrationStatus };
-      cells(row.data, row.tr);
-      flash(row.tr);
-    }
+    queued.set(event.instanceId, event);
+    applyTimer ??= setTimeout(() => (frame = requestAnimationFrame(applyQueued)), 250);
     refresh();
   };
 
@@ -219,6 +249,9 @@ export function instancesView(context: ViewContext): View {
     element,
     destroy() {
       off();
+      cancelAnimationFrame(frame);
+      clearTimeout(applyTimer);
+      clearTimeout(unhighlightTimer);
       clearTimeout(searchTimer);
     },
   };
