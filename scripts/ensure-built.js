@@ -44,7 +44,8 @@ if (builtAt(stamp) < newest(serverSources) || !generated) {
 // dependencies keeps the registry working and /dashboard answers 503 saying how to build it
 const dashboardStamp = path.join(root, 'dist', '.dashboard-stamp');
 const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-const dashboardSources = ['dashboard', 'package.json'];
+// (newestMtime skips folders named `generated`: the typed documents are listed themselves)
+const dashboardSources = ['dashboard', 'dashboard/src/generated/graphql.ts', 'package.json'];
 if (builtAt(dashboardStamp) < newest(dashboardSources) || !fs.existsSync(path.join(root, 'dist', 'dashboard', 'index.html'))) {
   if (!fs.existsSync(vite)) {
     console.warn('ensure-built: vite is not installed (dev dependencies omitted?): the dashboard is not built');

@@ -125,6 +125,17 @@ describe('the dashboard in Chromium', () => {
     await page.locator('svg.chart polygon').first().waitFor();
     await screenshot(page, 'dashboard-health');
 
+    // every instance stops heartbeating at once: the sweep holds back (self-preservation)
+    // and the overview says so, live
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(await page.locator('.banner').isVisible()).toBe(false);
+    await t.database.db.query(`update mcp.agent_registrations set last_health_check = now() - interval '1 hour' where tenant_id = $1 and registration_status = 'active'`, [tenant]);
+    const swept = await markStaleInstances(t.database.db, { staleAfterMs: 45_000, maxShare: 0.5, minActive: 2, holdCeilingMs: 600_000 });
+    expect(swept.find((x) => x.tenantId === tenant)?.held).toBe(true);
+    t.app.services.events.written();
+    await page.locator('.banner', { hasText: 'Self-preservation' }).waitFor();
+
     // the key never appears in a URL or the console
     expect(requests.some((u) => u.includes(viewerKey))).toBe(false);
     expect(lines.some((l) => l.includes(viewerKey))).toBe(false);
