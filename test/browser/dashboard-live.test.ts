@@ -106,7 +106,6 @@ describe('the dashboard under drops and load, in Chromium', () => {
       // filter by kind
       await page.getByLabel('Kind').selectOption('registered');
       expect(await page.locator('.feed li').count()).toBe(1);
-      process.stdout.write(`feed errors: ${JSON.stringify(errors)}\n`);
       expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION|Failed to load resource/.test(e))).toEqual([]);
       await context.close();
     } finally {
