@@ -12,6 +12,7 @@ import { scenarioOutcomes, scenarioPicks } from './lib/routing';
 import { seedRegistrations, seedTenant } from './lib/seed';
 import { ROOT, rssBytes, startService } from './lib/service';
 import { round } from './lib/stats';
+import { HEALTH_HISTORY_SQL } from '../src/history/health-history.sql';
 
 /**
  * `npm run bench`: creates its own PostgreSQL database, starts the production build
@@ -207,6 +208,68 @@ async function scenarioDashboard(url: string, benchDb: string, viewerKey: string
   });
 }
 
+const HEALTH_HISTORY = `query History($agentId: String, $from: DateTimeISO, $to: DateTimeISO) {
+  healthHistory(agentId: $agentId, from: $from, to: $to, bucketSeconds: 60) { points { at healthy degraded unhealthy disconnected unknown active } }
+}`;
+
+/**
+ * The dashboard's chart: healthHistory over the last hour (60 buckets) for an agent with
+ * 1,000 instances and 10,000 health changes in that hour, against pgbench running the
+ * same statement (HEALTH_HISTORY_SQL) with the same parameters.
+ */
+async function scenarioHistory(url: string, benchDb: string, viewerKey: string, tenantId: string) {
+  const agent = 'bench-history';
+  log('history: seeding 1,000 registrations and 10,000 health changes over the last hour');
+  await seedRegistrations(benchDb, tenantId, agent, 1_000);
+  const client = new Client({ connectionString: benchDb });
+  await client.connect();
+  try {
+    await client.query(
+      `insert into mcp.registration_events (tenant_id, kind, agent_id, manifest_id, configuration_id, registration_id, instance_id,
+         registration_status, health_status, payload, occurred_at)
+       select r.tenant_id, 'health_changed', $2, r.manifest_id, r.configuration_id, r.id, r.instance_id, 'active',
+              (array['healthy', 'degraded', 'unhealthy'])[1 + (g + abs(hashtext(r.instance_id))) % 3]::mcp.health_status, '{}',
+              now() - interval '1 hour' + g * interval '6 minutes' - (abs(hashtext(r.instance_id)) % 300) * interval '1 second'
+       from mcp.agent_registrations r join mcp.agent_manifests m on m.id = r.manifest_id, generate_series(1, 10) g
+       where r.tenant_id = $1 and m.agent_id = $2`,
+      [tenantId, agent],
+    );
+  } finally {
+    await client.end();
+  }
+  const to = new Date();
+  const from = new Date(to.getTime() - 3600_000);
+  const sql = `${HEALTH_HISTORY_SQL.replace(/\$1\b/g, ':tenant').replace(/\$2\b/g, ':from').replace(/\$3\b/g, ':to')
+    .replace(/\$4\b/g, '60').replace(/\$5\b/g, '60').replace(/\$6\b/g, ':agent')};\n`;
+  const baseline = pgbench(benchDb, sql, {
+    clients: CONNECTIONS,
+    seconds: SECONDS,
+    vars: { tenant: tenantId, from: from.toISOString(), to: to.toISOString(), agent },
+  });
+  const variables = { agentId: agent, from: from.toISOString(), to: to.toISOString() };
+  const check = (await graphql(url, viewerKey, HEALTH_HISTORY, variables)) as { healthHistory?: { points: Array<{ active: number }> } };
+  const last = check.healthHistory?.points.at(-1);
+  if (last?.active !== 1_000) throw new Error(`healthHistory answered ${JSON.stringify(check).slice(0, 300)}`);
+  const result = await autocannon({
+    url: `${url}/graphql`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${viewerKey}` },
+    body: JSON.stringify({ query: HEALTH_HISTORY, variables }),
+  });
+  const rps = result['2xx'] / (result.duration || SECONDS);
+  const ratio = rps / baseline.tps;
+  rows.push({
+    scenario: 'health history (1,000 instances, 10,000 changes, 1 h in 60 buckets)',
+    figure: `${round(rps)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}`,
+    baseline: `${round(baseline.tps)} tx/s (pgbench, same SQL)`,
+    ratio: round(ratio, 2),
+    target: '≥ 0.30',
+    pass: ratio >= 0.3 && result.non2xx === 0,
+  });
+}
+
 async function scenarioFanout(url: string, agentKey: string, viewerKey: string) {
   const rate = Number(process.env.BENCH_FANOUT_RATE ?? 20);
   const wsUrl = url.replace('http', 'ws');
@@ -392,6 +455,7 @@ async function main(): Promise<void> {
       ['registration', async () => scenarioRegistration(url, seeded.agentKey, await registrationBaseline(benchDb, seeded.tenantId), WORKERS)],
       ['heartbeats', () => scenarioHeartbeats(url, benchDb, seeded.agentKey, seeded.tenantId)],
       ['dashboard', () => scenarioDashboard(url, benchDb, seeded.viewerKey, seeded.tenantId)],
+      ['history', () => scenarioHistory(url, benchDb, seeded.viewerKey, seeded.tenantId)],
       ['fanout', () => scenarioFanout(url, seeded.agentKey, seeded.viewerKey)],
       ['picks', async () => void rows.push(...(await scenarioPicks(routingOptions(url, benchDb, seeded))))],
       ['outcomes', async () => void rows.push(...(await scenarioOutcomes(routingOptions(url, benchDb, seeded))))],

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm start` runs this first: it rebuilds (prisma generate + tsc) only when a source
-// file is newer than the last build, so starting an unchanged checkout is instant and
-// an edited one never runs stale code.
+// `npm install` (postinstall) and `npm start` run this first: it rebuilds the server
+// (prisma generate + tsc) and the dashboard (vite build dashboard -> dist/dashboard) only
+// when one of their source files is newer than its last build, so starting an unchanged
+// checkout is instant and an edited one never runs stale code.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -22,15 +23,34 @@ function newestMtime(target) {
   return newest;
 }
 
-const sources = ['src', 'prisma/schema.prisma', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
-const newestSource = Math.max(...sources.map((s) => newestMtime(path.join(root, s))));
-const built = fs.existsSync(stamp) ? fs.statSync(stamp).mtimeMs : 0;
-const generated = fs.existsSync(path.join(root, 'src', 'generated', 'prisma', 'client.ts'));
-
-if (built >= newestSource && generated) process.exit(0);
-
+const newest = (sources) => Math.max(...sources.map((s) => newestMtime(path.join(root, s))));
+const builtAt = (file) => (fs.existsSync(file) ? fs.statSync(file).mtimeMs : 0);
 const run = (args) => spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' }).status;
-if (run([path.join(__dirname, 'prisma-generate.js')]) !== 0) process.exit(1);
-if (run([path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']) !== 0) process.exit(1);
-fs.mkdirSync(path.dirname(stamp), { recursive: true });
-fs.writeFileSync(stamp, new Date().toISOString());
+const touch = (file) => {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, new Date().toISOString());
+};
+
+// the server
+const serverSources = ['src', 'prisma/schema.prisma', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
+const generated = fs.existsSync(path.join(root, 'src', 'generated', 'prisma', 'client.ts'));
+if (builtAt(stamp) < newest(serverSources) || !generated) {
+  if (run([path.join(__dirname, 'prisma-generate.js')]) !== 0) process.exit(1);
+  if (run([path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']) !== 0) process.exit(1);
+  touch(stamp);
+}
+
+// the dashboard (served at /dashboard); Vite is a dev dependency: an install without dev
+// dependencies keeps the registry working and /dashboard answers 503 saying how to build it
+const dashboardStamp = path.join(root, 'dist', '.dashboard-stamp');
+const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+// (newestMtime skips folders named `generated`: the typed documents are listed themselves)
+const dashboardSources = ['dashboard', 'dashboard/src/generated/graphql.ts', 'package.json'];
+if (builtAt(dashboardStamp) < newest(dashboardSources) || !fs.existsSync(path.join(root, 'dist', 'dashboard', 'index.html'))) {
+  if (!fs.existsSync(vite)) {
+    console.warn('ensure-built: vite is not installed (dev dependencies omitted?): the dashboard is not built');
+  } else {
+    if (run([vite, 'build', 'dashboard', '--logLevel', 'warn']) !== 0) process.exit(1);
+    touch(dashboardStamp);
+  }
+}

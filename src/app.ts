@@ -24,6 +24,8 @@ import { ApiKeyService } from './api-keys/api-key.service';
 import { type BootstrapResult, bootstrapBanner, bootstrapDemo } from './bootstrap';
 import { ConfigurationService } from './configurations/configuration.service';
 import { EventHistoryService } from './events/event-history.service';
+import { HealthHistoryService } from './history/health-history.service';
+import { dashboardHandler } from './http/dashboard';
 import { type ApiServices, type GraphQLContext, createContext } from './graphql/context';
 import { buildRegistrySchema } from './graphql/schema';
 import { createGraphQLServer, graphqlHttpHandler } from './graphql/server';
@@ -164,6 +166,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registrations: new RegistrationService(db),
     apiKeys: new ApiKeyService(db, auth),
     eventHistory: new EventHistoryService(db),
+    healthHistory: new HealthHistoryService(db, clock),
     registryMetrics: new RegistryMetricsService(db, metrics),
     scaling: new ScalingService(db),
     routing: routing.service,
@@ -200,6 +203,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         '/metrics': { GET: metricsHandler(metrics, config.metricsToken) },
         '/graphql': { '*': graphqlHttpHandler({ server: graphql, services, limits, maxBodyBytes: config.maxBodyBytes }) },
       },
+      // /dashboard and its files (dist/dashboard, built by npm install)
+      fallbacks: [dashboardHandler()],
     }),
   );
 

@@ -60,6 +60,7 @@ export function bootstrapBanner(keys: BootstrapResult, url: string): string {
     ' Try it:',
     ` curl -s ${url}/graphql -H 'content-type: application/json' -H 'authorization: Bearer ${keys.adminKey}' -d '${query}'`,
     '',
+    ` Dashboard: ${url}/dashboard   (sign in with the admin key)`,
     ` GraphQL Sandbox: ${url}/graphql   More: README.md, "GraphQL API".`,
     '================================================================================',
     '',

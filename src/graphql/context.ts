@@ -1,3 +1,4 @@
+import type { HealthHistoryService } from '../history/health-history.service';
 import type { Principal } from '../auth/api-keys';
 import type { Authenticator } from '../auth/api-keys';
 import type { ApiKeyService } from '../api-keys/api-key.service';
@@ -28,6 +29,8 @@ export interface ApiServices {
   readonly scaling: ScalingService;
   /** pickInstance, reportInstanceOutcome, Registration.circuit (src/routing/). */
   readonly routing: RoutingService;
+  /** The healthHistory query (src/history/). */
+  readonly healthHistory: HealthHistoryService;
 }
 
 /** Limits resolvers and middlewares enforce (from the config). */

@@ -3,6 +3,7 @@ import { type NonEmptyArray, type PubSub, buildSchemaSync } from 'type-graphql';
 import { ApiKeyResolver } from '../api-keys/api-key.resolver';
 import { ConfigurationResolver } from '../configurations/configuration.resolver';
 import { EventHistoryResolver } from '../events/event-history.resolver';
+import { HealthHistoryResolver } from '../history/health-history.resolver';
 import { ManifestResolver } from '../manifests/manifest.resolver';
 import { AgentLifecycleResolver } from '../registrations/agent-lifecycle.resolver';
 import { RegistrationResolver } from '../registrations/registration.resolver';
@@ -24,6 +25,7 @@ export const resolvers: NonEmptyArray<Function> = [
   EventHistoryResolver,
   RoutingResolver,
   RegistrationCircuitResolver,
+  HealthHistoryResolver,
 ];
 
 export interface RegistrySchemaOptions {

@@ -19,6 +19,38 @@ export class RegistrationFilter {
 
   @Field(() => String, { nullable: true })
   instanceId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Instance ids containing this text (case-insensitive), 1 to 256 characters.' })
+  @IsOptional()
+  @Length(1, 256)
+  instanceIdContains?: string | null;
+}
+
+export enum RegistrationSortField {
+  instanceId = 'instanceId',
+  agentId = 'agentId',
+  healthStatus = 'healthStatus',
+  lastHealthCheck = 'lastHealthCheck',
+  registeredAt = 'registeredAt',
+}
+registerEnumType(RegistrationSortField, {
+  name: 'RegistrationSortField',
+  description: 'What registrations can be ordered by; ties are broken by instanceId. healthStatus orders healthy, degraded, unhealthy, disconnected, unknown.',
+});
+
+export enum SortDirection {
+  asc = 'asc',
+  desc = 'desc',
+}
+registerEnumType(SortDirection, { name: 'SortDirection' });
+
+@InputType({ description: 'An order of registrations; cursors are only valid with the order they were returned for.' })
+export class RegistrationOrder {
+  @Field(() => RegistrationSortField)
+  field!: RegistrationSortField;
+
+  @Field(() => SortDirection, { defaultValue: SortDirection.asc })
+  direction!: SortDirection;
 }
 
 @InputType()

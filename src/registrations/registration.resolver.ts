@@ -2,7 +2,7 @@ import { Arg, Args, Authorized, Ctx, ID, Query, Resolver, UseMiddleware } from '
 import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
 import { AgentSummaryConnection } from './agent-summary.type';
-import { RegistrationFilter } from './registration.input';
+import { RegistrationFilter, RegistrationOrder } from './registration.input';
 import { Registration, RegistrationConnection, RegistrationStatus } from './registration.type';
 import { inputLimits } from '../graphql/input-limits.middleware';
 
@@ -13,16 +13,22 @@ const TENANT_ARG = { nullable: true, description: 'Operators only: the tenant to
 export class RegistrationResolver {
   @Authorized('admin', 'viewer', 'operator')
   @Query(() => RegistrationConnection, {
-    description: "Your tenant's instances matching every filter given, ordered by instanceId.",
+    description: "Your tenant's instances matching every filter given, ordered by `orderBy` (default: instanceId).",
     complexity: connectionComplexity,
   })
   registrations(
     @Arg('filter', () => RegistrationFilter, { nullable: true }) filter: RegistrationFilter | null,
+    @Arg('orderBy', () => RegistrationOrder, { nullable: true }) orderBy: RegistrationOrder | null,
     @Args(() => PageArgs) page: PageArgs,
     @Arg('tenantId', () => ID, TENANT_ARG) tenantId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RegistrationConnection> {
-    return ctx.services.registrations.list(tenantOf(ctx, tenantId), filter ?? {}, pageRequest(page, ctx.limits.maxPageSize));
+    return ctx.services.registrations.list(
+      tenantOf(ctx, tenantId),
+      filter ?? {},
+      pageRequest(page, ctx.limits.maxPageSize),
+      orderBy ?? undefined,
+    );
   }
 
   @Authorized('admin', 'viewer', 'operator')

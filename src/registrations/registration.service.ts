@@ -4,7 +4,8 @@ import type { RegistrationRow } from '../db/registry-sql';
 import { type Page, type PageRequest, toPage } from '../graphql/pagination';
 import { type ScalingRow, toScalingRecommendation } from '../scaling/scaling.service';
 import type { AgentSummary } from './agent-summary.type';
-import type { RegistrationFilter } from './registration.input';
+import { badInput } from '../errors';
+import { type RegistrationFilter, type RegistrationOrder, RegistrationSortField, SortDirection } from './registration.input';
 import type { HealthStatus, Registration, RegistrationStatus } from './registration.type';
 
 const SELECT = `select r.id, r.tenant_id, r.instance_id, m.agent_id, m.agent_type, r.manifest_id, r.configuration_id,
@@ -57,35 +58,100 @@ interface SummaryRow {
   scaling: ScalingRow | null;
 }
 
+/** The SQL of each sort field: the column and the type its cursor value is cast back to. */
+const SORT_COLUMNS: Record<RegistrationSortField, { column: string; type: string }> = {
+  instanceId: { column: 'r.instance_id', type: 'text' },
+  agentId: { column: 'm.agent_id', type: 'text' },
+  healthStatus: { column: 'r.health_status', type: 'mcp.health_status' },
+  lastHealthCheck: { column: 'r.last_health_check', type: 'timestamptz' },
+  registeredAt: { column: 'r.registered_at', type: 'timestamptz' },
+};
+
+/** The position a cursor stands for; BAD_USER_INPUT for a cursor of another order or a forged one. */
+function decodeSortKey(key: string, order: RegistrationOrder): { value: string; instanceId: string } {
+  if (order.field === RegistrationSortField.instanceId && order.direction === SortDirection.asc) {
+    return { value: key, instanceId: key };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(key);
+  } catch {
+    parsed = null;
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 4 ||
+    parsed[0] !== order.field ||
+    parsed[1] !== order.direction ||
+    typeof parsed[2] !== 'string' ||
+    typeof parsed[3] !== 'string'
+  ) {
+    throw badInput('after is not a cursor of this order (it was returned for another orderBy, or not by this API)', 'after');
+  }
+  const value = parsed[2];
+  // the value is cast in SQL: check it here so a forged one is a BAD_USER_INPUT, not a cast error
+  if (SORT_COLUMNS[order.field].type === 'timestamptz' && Number.isNaN(Date.parse(value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')))) {
+    throw badInput('after is not a cursor this API returned', 'after');
+  }
+  if (order.field === RegistrationSortField.healthStatus && !['healthy', 'degraded', 'unhealthy', 'disconnected', 'unknown'].includes(value)) {
+    throw badInput('after is not a cursor this API returned', 'after');
+  }
+  return { value, instanceId: parsed[3] };
+}
+
 /** Read side of the registrations of one tenant. Writes go through AgentLifecycleService. */
 export class RegistrationService {
   constructor(private readonly db: Queryable) {}
 
-  /** Ordered by instanceId (unique per tenant), so cursors stay stable as rows change. */
-  async list(tenantId: string, filter: RegistrationFilter, page: PageRequest): Promise<Page<Registration>> {
+  /**
+   * One page of the tenant's registrations matching every filter, in `order` (default:
+   * instanceId ascending). Keyset paging on (sort column, instanceId): instanceId is unique
+   * per tenant, so cursors stay stable as rows change. The cursor carries the sort value as
+   * PostgreSQL text (full timestamp precision) and is refused under another order.
+   */
+  async list(
+    tenantId: string,
+    filter: RegistrationFilter,
+    page: PageRequest,
+    order: RegistrationOrder = { field: RegistrationSortField.instanceId, direction: SortDirection.asc },
+  ): Promise<Page<Registration>> {
+    const sort = SORT_COLUMNS[order.field];
+    const desc = order.direction === SortDirection.desc;
+    const after = page.afterKey === null ? null : decodeSortKey(page.afterKey, order);
     return mapErrors(async () => {
       const where = `r.tenant_id = $1
         and ($2::text is null or m.agent_id = $2)
         and ($3::mcp.registration_status is null or r.registration_status = $3)
         and ($4::mcp.health_status is null or r.health_status = $4)
-        and ($5::text is null or r.instance_id = $5)`;
+        and ($5::text is null or r.instance_id = $5)
+        and ($6::text is null or r.instance_id ilike $6 escape '\\')`;
       const params = [
         tenantId,
         filter.agentId ?? null,
         filter.registrationStatus ?? null,
         filter.healthStatus ?? null,
         filter.instanceId ?? null,
+        filter.instanceIdContains ? `%${filter.instanceIdContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
       ];
-      const rows = await this.db.query<RegistrationRow>(
-        `${SELECT} where ${where} and ($6::text is null or r.instance_id > $6) order by r.instance_id limit $7`,
-        [...params, page.afterKey, page.limit + 1],
+      const direction = desc ? 'desc' : 'asc';
+      const rows = await this.db.query<RegistrationRow & { sort_key: string }>(
+        `${SELECT.replace('select ', `select (${sort.column})::text as sort_key, `)}
+         where ${where}
+           and ($7::text is null or (${sort.column}, r.instance_id) ${desc ? '<' : '>'} ($7::${sort.type}, $8::text))
+         order by ${sort.column} ${direction}, r.instance_id ${direction} limit $9`,
+        [...params, after?.value ?? null, after?.instanceId ?? null, page.limit + 1],
       );
       const [{ count }] = await this.db.query<{ count: number }>(
         `select count(*)::int as count from mcp.agent_registrations r
          join mcp.agent_manifests m on m.id = r.manifest_id where ${where}`,
         params,
       );
-      return toPage(rows.map(toRegistration), page, count, (r) => r.instanceId);
+      const keys = new Map(rows.map((row) => [row.instance_id, row.sort_key]));
+      return toPage(rows.map(toRegistration), page, count, (r) =>
+        order.field === RegistrationSortField.instanceId && !desc
+          ? r.instanceId // the original cursor format: cursors of the default order stay valid
+          : JSON.stringify([order.field, order.direction, keys.get(r.instanceId), r.instanceId]),
+      );
     });
   }
 

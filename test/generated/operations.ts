@@ -128,6 +128,8 @@ export type RegistrationFilter = {
   agentId?: string | null | undefined;
   healthStatus?: HealthStatus | null | undefined;
   instanceId?: string | null | undefined;
+  /** Instance ids containing this text (case-insensitive), 1 to 256 characters. */
+  instanceIdContains?: string | null | undefined;
   registrationStatus?: RegistrationStatus | null | undefined;
 };
 

@@ -1,0 +1,258 @@
+import { ApiError, type LiveEvent } from '../api';
+import { HEALTHS, type View, type ViewContext } from '../context';
+import { ago, h, replace, throttle } from '../dom';
+import {
+  ForceDeregisterDocument,
+  type HealthStatus,
+  type InstanceRowFragment,
+  InstancesDocument,
+  type InstancesQueryVariables,
+  OverviewDocument,
+  type RegistrationSortField,
+  type RegistrationStatus,
+  type SortDirection,
+} from '../generated/graphql';
+import { confirmDialog } from './confirm';
+
+const STATUSES: RegistrationStatus[] = ['active', 'stale', 'deregistered'];
+const SORTS: Array<{ value: string; label: string; field: RegistrationSortField; direction: SortDirection }> = [
+  { value: 'instanceId-asc', label: 'Instance id (A–Z)', field: 'instanceId', direction: 'asc' },
+  { value: 'instanceId-desc', label: 'Instance id (Z–A)', field: 'instanceId', direction: 'desc' },
+  { value: 'lastHealthCheck-desc', label: 'Last heartbeat (newest)', field: 'lastHealthCheck', direction: 'desc' },
+  { value: 'lastHealthCheck-asc', label: 'Last heartbeat (oldest)', field: 'lastHealthCheck', direction: 'asc' },
+  { value: 'registeredAt-desc', label: 'Registered (newest)', field: 'registeredAt', direction: 'desc' },
+  { value: 'healthStatus-asc', label: 'Health', field: 'healthStatus', direction: 'asc' },
+  { value: 'agentId-asc', label: 'Agent', field: 'agentId', direction: 'asc' },
+];
+const PAGE_SIZES = [25, 50, 100];
+
+/** Event kinds that change an instance row. */
+const INSTANCE_KINDS = new Set(['registered', 'reconnected', 'health_changed', 'disconnected', 'stale', 'deregistered', 'purged']);
+
+function select(id: string, label: string, options: Array<[string, string]>, value: string): [HTMLLabelElement, HTMLSelectElement] {
+  const element = h('select', { id, name: id }, ...options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)));
+  return [h('label', { for: id }, label), element];
+}
+
+/**
+ * The instances table: filters (agent, health, status), instance-id search, sorting and
+ * cursor paging on the registrations query; rows follow the live events (the changed
+ * row is highlighted) and the page is re-read after events that may move rows in or out.
+ */
+export function instancesView(context: ViewContext): View {
+  const [agentLabel, agentSelect] = select('filter-agent', 'Agent', [['', 'All agents']], '');
+  const [healthLabel, healthSelect] = select('filter-health', 'Health', [['', 'Any health'], ...HEALTHS.map((x): [string, string] => [x, x])], '');
+  const [statusLabel, statusSelect] = select('filter-status', 'Status', [['', 'Any status'], ...STATUSES.map((x): [string, string] => [x, x])], 'active');
+  const [sortLabel, sortSelect] = select('sort', 'Sort by', SORTS.map((x): [string, string] => [x.value, x.label]), SORTS[0].value);
+  const [sizeLabel, sizeSelect] = select('page-size', 'Rows per page', PAGE_SIZES.map((x): [string, string] => [String(x), String(x)]), '50');
+  const search = h('input', { id: 'search', name: 'search', type: 'search', placeholder: 'part of an instance id', autocomplete: 'off', maxlength: 256 });
+  const searchLabel = h('label', { for: 'search' }, 'Instance id');
+  const prev = h('button', { type: 'button', disabled: true }, '← Previous');
+  const next = h('button', { type: 'button', disabled: true }, 'Next →');
+  const range = h('span', { class: 'range', 'aria-live': 'polite' });
+  const body = h('tbody');
+  const headers = ['Instance', 'Name', 'Agent', 'Status', 'Health', 'Workload', 'Last heartbeat', 'Registered'];
+  if (context.isAdmin) headers.push('Actions');
+  const table = h(
+    'table',
+    { class: 'instances', 'aria-describedby': 'instances-range' },
+    h('caption', {}, 'Instances'),
+    h('colgroup', {}, ...['instance', 'name', 'agent', 'status', 'health', 'workload', 'when', 'when', ...(context.isAdmin ? ['actions'] : [])].map((c) => h('col', { class: c }))),
+    h('thead', {}, h('tr', {}, ...headers.map((text) => h('th', { scope: 'col' }, text)))),
+    body,
+  );
+  range.id = 'instances-range';
+  const element = h(
+    'section',
+    { class: 'view', 'aria-labelledby': 'instances-title' },
+    h('h1', { id: 'instances-title' }, 'Instances'),
+    h(
+      'form',
+      { class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault() },
+      ...[[agentLabel, agentSelect], [healthLabel, healthSelect], [statusLabel, statusSelect], [searchLabel, search], [sortLabel, sortSelect], [sizeLabel, sizeSelect]].map(
+        ([label, control]) => h('div', { class: 'field' }, label, control),
+      ),
+    ),
+    h('div', { class: 'scroll' }, table),
+    h('div', { class: 'pager' }, prev, range, next),
+  );
+
+  const rows = new Map<string, { tr: HTMLTableRowElement; data: InstanceRowFragment }>();
+  let cursors: Array<string | null> = [null]; // the `after` of each page visited
+  let endCursor: string | null = null;
+  let loading = 0;
+
+  const variables = (): InstancesQueryVariables => {
+    const sort = SORTS.find((x) => x.value === sortSelect.value) ?? SORTS[0];
+    return {
+      first: Number(sizeSelect.value),
+      after: cursors[cursors.length - 1],
+      filter: {
+        agentId: agentSelect.value || null,
+        healthStatus: (healthSelect.value || null) as HealthStatus | null,
+        registrationStatus: (statusSelect.value || null) as RegistrationStatus | null,
+        instanceIdContains: search.value.trim() || null,
+      },
+      orderBy: { field: sort.field, direction: sort.direction },
+    };
+  };
+
+  const cells = (row: InstanceRowFragment, tr: HTMLTableRowElement) => {
+    const values: Array<Node | string> = [
+      h('code', {}, row.instanceId),
+      row.name ?? '',
+      row.agentId,
+      h('span', { class: `reg-status ${row.registrationStatus}` }, row.registrationStatus),
+      h('span', { class: `health ${row.healthStatus}` }, row.healthStatus),
+      String(row.currentWorkload),
+      h('time', { datetime: row.lastHealthCheck }, ago(row.lastHealthCheck)),
+      h('time', { datetime: row.registeredAt }, ago(row.registeredAt)),
+    ];
+    const tds = values.map((value, i) => (i === 0 ? h('th', { scope: 'row' }, value) : h('td', {}, value)));
+    if (context.isAdmin) {
+      tds.push(
+        h('td', {}, row.registrationStatus === 'deregistered'
+          ? ''
+          : h('button', { type: 'button', class: 'danger small', 'data-action': 'force-deregister', 'aria-label': `Force-deregister ${row.instanceId}`, onclick: () => void forceDeregister(row.instanceId) }, 'Force deregister')),
+      );
+    }
+    tr.replaceChildren(...tds);
+    tr.dataset.instance = row.instanceId;
+    tr.dataset.health = row.healthStatus;
+    tr.dataset.status = row.registrationStatus;
+  };
+
+  // a changed row is highlighted for 1.5 s: a class set now and taken off by one timer
+  // (an animation would repaint the table every frame while rows keep changing)
+  const highlighted = new Map<HTMLTableRowElement, number>();
+  let unhighlightTimer: ReturnType<typeof setTimeout> | undefined;
+  const unhighlight = () => {
+    unhighlightTimer = undefined;
+    const now = Date.now();
+    for (const [tr, until] of highlighted) {
+      if (until > now) continue;
+      tr.classList.remove('changed');
+      highlighted.delete(tr);
+    }
+    if (highlighted.size > 0) unhighlightTimer = setTimeout(unhighlight, 500);
+  };
+  const flash = (tr: HTMLTableRowElement) => {
+    tr.classList.add('changed');
+    highlighted.set(tr, Date.now() + 1500);
+    unhighlightTimer ??= setTimeout(unhighlight, 500);
+  };
+
+  const same = (a: InstanceRowFragment, b: InstanceRowFragment) =>
+    a.healthStatus === b.healthStatus && a.registrationStatus === b.registrationStatus && a.currentWorkload === b.currentWorkload && a.name === b.name && a.lastHealthCheck === b.lastHealthCheck;
+
+  const load = async () => {
+    const ticket = ++loading;
+    try {
+      const { registrations } = await context.api.request(InstancesDocument, variables());
+      if (ticket !== loading) return; // a newer request answers
+      const seen = new Set<string>();
+      const trs = registrations.nodes.map((row) => {
+        seen.add(row.instanceId);
+        const existing = rows.get(row.instanceId);
+        if (existing) {
+          if (!same(existing.data, row)) {
+            cells(row, existing.tr);
+            flash(existing.tr);
+          }
+          existing.data = row;
+          return existing.tr;
+        }
+        const tr = h('tr');
+        cells(row, tr);
+        if (rows.size > 0) flash(tr); // new since the page was first shown
+        rows.set(row.instanceId, { tr, data: row });
+        return tr;
+      });
+      for (const id of [...rows.keys()]) if (!seen.has(id)) rows.delete(id);
+      if (trs.length === 0) replace(body, h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'No instance matches.')));
+      else if (trs.length !== body.children.length || trs.some((tr, i) => body.children[i] !== tr)) body.replaceChildren(...trs);
+      endCursor = registrations.pageInfo.endCursor;
+      next.disabled = !registrations.pageInfo.hasNextPage;
+      prev.disabled = cursors.length <= 1;
+      const first = (cursors.length - 1) * Number(sizeSelect.value);
+      range.textContent = registrations.totalCount === 0 ? '0 instances' : `${first + 1}–${first + registrations.nodes.length} of ${registrations.totalCount}`;
+    } catch (error) {
+      context.fail(error);
+    }
+  };
+  const refresh = throttle(() => void load(), 400);
+  const restart = () => {
+    cursors = [null];
+    rows.clear();
+    void load();
+  };
+
+  // live events are applied at most four times a second: a burst costs one layout and
+  // one paint of the table, not one per event
+  let queued = new Map<string, LiveEvent>();
+  let frame = 0;
+  let applyTimer: ReturnType<typeof setTimeout> | undefined;
+  const applyQueued = () => {
+    frame = 0;
+    applyTimer = undefined;
+    const events = queued;
+    queued = new Map();
+    for (const event of events.values()) {
+      const row = rows.get(event.instanceId!);
+      if (row && event.healthStatus && event.registrationStatus) {
+        // show the change at once; the re-read settles order and membership
+        row.data = { ...row.data, healthStatus: event.healthStatus, registrationStatus: event.registrationStatus };
+        cells(row.data, row.tr);
+        flash(row.tr);
+      }
+    }
+  };
+  const apply = (event: LiveEvent) => {
+    if (!event.instanceId || !INSTANCE_KINDS.has(event.kind)) return;
+    queued.set(event.instanceId, event);
+    applyTimer ??= setTimeout(() => (frame = requestAnimationFrame(applyQueued)), 250);
+    refresh();
+  };
+
+  const forceDeregister = async (instanceId: string) => {
+    const ok = await confirmDialog('Force-deregister this instance?', `Instance ${instanceId} will be marked deregistered; the agent has to register again.`, 'Force deregister');
+    if (!ok) return;
+    try {
+      await context.api.request(ForceDeregisterDocument, { instanceId });
+      refresh();
+    } catch (error) {
+      context.fail(error instanceof ApiError && error.code === 'NOT_FOUND' ? new Error(`Instance ${instanceId} is gone already.`) : error);
+    }
+  };
+
+  prev.addEventListener('click', () => {
+    cursors.pop();
+    void load();
+  });
+  next.addEventListener('click', () => {
+    cursors.push(endCursor);
+    void load();
+  });
+  for (const control of [agentSelect, healthSelect, statusSelect, sortSelect, sizeSelect]) control.addEventListener('change', restart);
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  search.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(restart, 250);
+  });
+
+  void context.api.request(OverviewDocument).then(({ agentSummaries }) => {
+    for (const agent of agentSummaries.nodes) agentSelect.append(h('option', { value: agent.agentId }, agent.agentId));
+  }, (error) => context.fail(error));
+  void load();
+  const off = context.onEvent(apply);
+  return {
+    element,
+    destroy() {
+      off();
+      cancelAnimationFrame(frame);
+      clearTimeout(applyTimer);
+      clearTimeout(unhighlightTimer);
+      clearTimeout(searchTimer);
+    },
+  };
+}

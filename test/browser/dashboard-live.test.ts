@@ -1,0 +1,198 @@
+import { startTestApp, type TestApp } from '../helpers/app';
+import { postgresOnly } from '../helpers/database';
+import { agentId, createTenant } from '../helpers/factories';
+import { createApiKey } from '../helpers/keys';
+import { waitFor } from '../helpers/wait';
+import type { Browser } from 'playwright-core';
+import { HEARTBEAT, REGISTER, assertBrowserReady, gql, launchBrowser, openDashboard, screenshot, signIn, startProxy } from './support';
+
+/**
+ * How much slower than its own core a thread runs now: wall time over CPU time of a 40 ms
+ * busy loop in this process (1.0 on an idle machine; 4.0 when it gets a quarter of a core).
+ */
+function cpuContention(): number {
+  const cpu = process.cpuUsage();
+  const wall = process.hrtime.bigint();
+  let spent = 0;
+  while (spent < 40_000) {
+    const used = process.cpuUsage(cpu);
+    spent = used.user + used.system;
+  }
+  return Number(process.hrtime.bigint() - wall) / 1000 / spent;
+}
+
+const pgOnly = postgresOnly('a real browser against a real server: run on the PostgreSQL backend');
+
+describe('the dashboard under drops and load, in Chromium', () => {
+  let t: TestApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!process.env.TEST_DATABASE_URL) return;
+    assertBrowserReady();
+    t = await startTestApp();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.dispose();
+  });
+
+  const tenantWithKeys = async (name: string) => {
+    const tenant = await createTenant(t.database.db, { name });
+    return {
+      tenant,
+      viewer: await createApiKey(t.database.db, tenant, 'viewer'),
+      agent: await createApiKey(t.database.db, tenant, 'agent'),
+    };
+  };
+  /** Every event id of the tenant, from the events query (newest first, all pages). */
+  const allEventIds = async (viewer: string) => {
+    const ids: string[] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages < 50; pages++) {
+      const data: { events: { nodes: Array<{ id: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gql(
+        t.url,
+        viewer,
+        `query ($after: String) { events(first: 100, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }`,
+        { after },
+      );
+      ids.push(...data.events.nodes.map((n) => n.id));
+      if (!data.events.pageInfo.hasNextPage) break;
+      after = data.events.pageInfo.endCursor;
+    }
+    return ids;
+  };
+
+  pgOnly('the event feed resumes after the network drops: no gap, no duplicate (compared with the events query)', async () => {
+    const { viewer, agent } = await tenantWithKeys('feed-tests');
+    const kind = agentId('feed');
+    await gql(t.url, agent, REGISTER, { input: { agentId: kind, instanceId: 'f-1' } });
+    const proxy = await startProxy(t.url);
+    try {
+      const { page, context, errors } = await openDashboard(browser, proxy.url);
+      await signIn(page, viewer);
+      await page.getByRole('link', { name: 'Events' }).click();
+      await page.locator('.connection[data-state="live"]').waitFor();
+      const healths = ['degraded', 'unhealthy', 'healthy'];
+      let n = 0;
+      const change = () => gql(t.url, agent, HEARTBEAT, { id: 'f-1', health: healths[n++ % 3] });
+      for (let i = 0; i < 5; i++) await change();
+      await waitFor(async () => (await page.locator('.feed li').count()) >= 6, 10_000, 50, 'the first events in the feed');
+
+      // the network drops; events keep happening while the page is cut off
+      proxy.drop();
+      await page.locator('.connection[data-state="reconnecting"]').waitFor();
+      for (let i = 0; i < 7; i++) await change();
+      proxy.restore();
+      await page.locator('.connection[data-state="live"]').waitFor({ timeout: 30_000 });
+      for (let i = 0; i < 3; i++) await change();
+
+      const expected = await allEventIds(viewer);
+      expect(expected.length).toBeGreaterThanOrEqual(16); // registered + 15 health changes (+ the configuration's creation)
+      await waitFor(async () => (await page.locator('.feed li').count()) >= expected.length, 15_000, 50, 'every event in the feed');
+      const shown = await page.locator('.feed li').evaluateAll((items) => items.map((li) => li.getAttribute('data-event-id')!));
+      expect(new Set(shown).size).toBe(shown.length); // no duplicate
+      expect([...shown].sort((x, y) => Number(x) - Number(y))).toEqual([...expected].sort((x, y) => Number(x) - Number(y))); // no gap
+      expect(shown).toEqual([...shown].sort((x, y) => Number(y) - Number(x))); // newest first
+
+      // pause holds new events back; resume shows them
+      await page.getByRole('button', { name: 'Pause' }).click();
+      await change();
+      await page.getByText('1 new event held').waitFor();
+      expect(await page.locator('.feed li').count()).toBe(expected.length);
+      await page.getByRole('button', { name: 'Resume' }).click();
+      expect(await page.locator('.feed li').count()).toBe(expected.length + 1);
+      // filter by kind
+      await page.getByLabel('Kind').selectOption('registered');
+      expect(await page.locator('.feed li').count()).toBe(1);
+      expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION|Failed to load resource/.test(e))).toEqual([]);
+      await context.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  pgOnly('1,000 instances and 20 events/s for 10 s: no long task over 100 ms, every row right at the end', async () => {
+    const { tenant, viewer, agent } = await tenantWithKeys('load-tests');
+    const kind = agentId('load');
+    await t.database.db.query(
+      `select mcp.register_agent_instance($1, $2, 'load-' || lpad(g::text, 4, '0')) from generate_series(1, 1000) g`,
+      [tenant, kind],
+    );
+    const { page, context, errors } = await openDashboard(browser, t.url);
+    await signIn(page, viewer);
+    await page.getByRole('link', { name: 'Instances' }).click();
+    await page.getByLabel('Rows per page').selectOption('100');
+    await page.getByText('1–100 of 1000').waitFor();
+    // long tasks from here on (the observer sees tasks of this page after it starts)
+    // (page code as strings: the test's TypeScript has no DOM types)
+    await page.evaluate(`
+      window.longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
+      }).observe({ type: 'longtask' });
+    `);
+
+    if (process.env.DASHBOARD_TRACE) await browser.startTracing(page, { path: process.env.DASHBOARD_TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
+    // 20 health changes a second for 10 s, half of them on the rows shown
+    const healths = ['degraded', 'unhealthy', 'healthy'] as const;
+    const started = Date.now();
+    const contention: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      if (i % 20 === 10) contention.push(cpuContention());
+      const target = i % 2 === 0 ? 1 + ((i * 7) % 100) : 1 + ((i * 13) % 1000);
+      const id = `load-${String(target).padStart(4, '0')}`;
+      void gql(t.url, agent, HEARTBEAT, { id, health: healths[i % 3] });
+      const next = started + (i + 1) * 50;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+    }
+    // every row of the page shows what the database holds
+    const truth = async () =>
+      t.database.db.query<{ instance_id: string; health_status: string }>(
+        `select instance_id, health_status::text from mcp.agent_registrations where tenant_id = $1 and registration_status = 'active' order by instance_id limit 100`,
+        [tenant],
+      );
+    const rowsShown = () =>
+      page.locator('tbody tr[data-instance]').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-instance'), tr.getAttribute('data-health')]));
+    await waitFor(
+      async () => JSON.stringify(await rowsShown()) === JSON.stringify((await truth()).map((r) => [r.instance_id, r.health_status])),
+      20_000,
+      200,
+      'the table matching the database',
+    );
+    if (process.env.DASHBOARD_TRACE) await browser.stopTracing();
+    const longTasks = (await page.evaluate('window.longTasks')) as number[];
+    // 100 ms on a machine of its own; when the cores are shared (tests of other suites,
+    // PostgreSQL), wall time stretches by how much CPU a runnable thread gets: measured
+    // in this run, alongside
+    const slowdown = Math.max(1, contention.sort((x, y) => x - y)[Math.floor(contention.length / 2)]);
+    const budget = 100 * slowdown;
+    process.stdout.write(
+      `load: ${longTasks.length} long tasks (> 50 ms): [${longTasks.map((d) => d.toFixed(0)).join(' ')}] ms; ` +
+        `CPU contention ${contention.map((c) => c.toFixed(1)).join(' ')} (median ${slowdown.toFixed(1)}x): budget ${budget.toFixed(0)} ms\n`,
+    );
+    expect(longTasks.filter((d) => d > budget)).toEqual([]);
+    expect(await page.getByText('1–100 of 1000').count()).toBe(1);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  pgOnly('readable and keyboard-driven on a 390 px screen', async () => {
+    const { viewer, agent } = await tenantWithKeys('narrow-tests');
+    await gql(t.url, agent, REGISTER, { input: { agentId: agentId('narrow'), instanceId: 'n-1' } });
+    const { page, context, errors } = await openDashboard(browser, t.url, { width: 390, height: 844 });
+    // the key field has focus: type and press Enter
+    await page.keyboard.type(viewer);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    for (let i = 0; i < 10 && !(await page.evaluate(`document.activeElement?.textContent === 'Instances'`)); i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.locator('tr[data-instance="n-1"]').waitFor();
+    // nothing wider than the screen but the tables' own scroll boxes
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await screenshot(page, 'dashboard-instances-390');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
