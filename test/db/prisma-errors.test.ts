@@ -76,7 +76,7 @@ describe('database error mapping of Prisma Client errors', () => {
 
   it('leaves unknown errors unmapped so that the transport masks them', async () => {
     let caught: unknown;
-    await t.db.prisma.$queryRawUnsafe('select 1 / 0').catch((error: unknown) => (caught = error));
+    await t.db.prisma.$queryRawUnsafe('select * from mcp.no_such_table').catch((error: unknown) => (caught = error));
 
     expect(caught).toBeDefined();
     expect(mapDatabaseError(caught)).not.toBeInstanceOf(AppError);
