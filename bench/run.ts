@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import { adminClosedLoop, seedManifests } from './lib/admin-load';
 import { connectFleet, heartbeatClosedLoop, heartbeatFixedRate } from './lib/agents-load';
 import { rawBroadcast, subscribeMany } from './lib/fanout';
 import { pgbench } from './lib/pgbench';
@@ -270,6 +271,44 @@ async function scenarioHistory(url: string, benchDb: string, viewerKey: string, 
   });
 }
 
+/**
+ * Tenant admins: createConfiguration then 4 updateConfiguration (expectedVersion) per
+ * configuration, 8 closed loops over GraphQL. Baseline: pgbench running the update
+ * (with its version-bump and event triggers) on 8 clients. Admin paths are not hot: the
+ * figure is informational, for before/after comparisons of the data layer.
+ */
+async function scenarioAdmin(url: string, benchDb: string, adminKey: string, tenantId: string) {
+  const workers = 8;
+  log('admin: pgbench baseline (configuration update with its triggers, 8 clients)');
+  const pgbAgents = await seedManifests(benchDb, 'bench-admin-pgb', 200);
+  const client = new Client({ connectionString: benchDb });
+  await client.connect();
+  await client.query(
+    `insert into mcp.agent_configurations (tenant_id, manifest_id, name)
+     select $1, m.id, m.name from mcp.agent_manifests m where m.agent_id = any($2)`,
+    [tenantId, pgbAgents],
+  );
+  await client.end();
+  const baseline = pgbench(
+    benchDb,
+    `\\set n random(1, 200)\nupdate mcp.agent_configurations c set max_tokens = c.max_tokens + 1
+      where c.tenant_id = :tenant::uuid and c.manifest_id = (select m.id from mcp.agent_manifests m where m.agent_id = 'bench-admin-pgb-' || :n);\n`,
+    { clients: workers, seconds: SECONDS, vars: { tenant: tenantId } },
+  );
+  const agentIds = await seedManifests(benchDb, 'bench-admin', 20_000);
+  log(`admin: ${workers} GraphQL loops, createConfiguration + 4 x updateConfiguration`);
+  const r = await adminClosedLoop(url, adminKey, agentIds, { workers, seconds: SECONDS, updatesEach: 4 });
+  const ratio = r.perSecond / baseline.tps;
+  rows.push({
+    scenario: `admin writes (${workers} loops: create + 4 updates of a configuration)`,
+    figure: `${round(r.perSecond)} mutations/s (${r.creates} creates p50 ${round(r.createP50)} / p99 ${round(r.createP99)} ms, ${r.updates} updates p50 ${round(r.updateP50)} / p99 ${round(r.updateP99)} ms), errors ${r.errors}`,
+    baseline: `${round(baseline.tps)} updates/s (pgbench, ${workers} clients)`,
+    ratio: round(ratio, 2),
+    target: 'informational',
+    pass: r.errors === 0 ? null : false,
+  });
+}
+
 async function scenarioFanout(url: string, agentKey: string, viewerKey: string) {
   const rate = Number(process.env.BENCH_FANOUT_RATE ?? 20);
   const wsUrl = url.replace('http', 'ws');
@@ -459,6 +498,7 @@ async function main(): Promise<void> {
       ['fanout', () => scenarioFanout(url, seeded.agentKey, seeded.viewerKey)],
       ['picks', async () => void rows.push(...(await scenarioPicks(routingOptions(url, benchDb, seeded))))],
       ['outcomes', async () => void rows.push(...(await scenarioOutcomes(routingOptions(url, benchDb, seeded))))],
+      ['admin', () => scenarioAdmin(url, benchDb, seeded.adminKey, seeded.tenantId)],
     ];
     for (const [step, run] of steps) {
       if (!want(step)) continue;

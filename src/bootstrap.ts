@@ -21,25 +21,28 @@ export const DEMO_TENANT_NAME = 'demo';
  * Returns null when the database was not empty.
  */
 export async function bootstrapDemo(db: Database): Promise<BootstrapResult | null> {
-  return db.transaction(async (tx) => {
-    await tx.query(`select pg_advisory_xact_lock(hashtext('agent-registry:bootstrap'))`);
-    const [{ used }] = await tx.query<{ used: boolean }>(
-      `select exists (select 1 from mcp.tenants) or exists (select 1 from mcp.api_keys) as used`,
-    );
-    if (used) return null;
-    const tenant = await new TenantService(tx).create(DEMO_TENANT_NAME);
-    const keys = new ApiKeyService(tx);
-    const operator = await keys.insert(null, 'bootstrap operator', 'operator');
-    const admin = await keys.insert(tenant.id, 'demo admin', 'admin');
-    const agent = await keys.insert(tenant.id, 'demo agent', 'agent');
-    return {
-      tenantId: tenant.id,
-      tenantName: tenant.name,
-      operatorKey: operator.key,
-      adminKey: admin.key,
-      agentKey: agent.key,
-    };
-  });
+  // inside the transaction only `tx` (PGlite: one connection); the lock waits count
+  // towards the transaction's timeout, hence more than Prisma's 5 s default
+  return db.prisma.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`select pg_advisory_xact_lock(hashtext('agent-registry:bootstrap'))`;
+      const used = (await tx.tenant.findFirst({ select: { id: true } })) ?? (await tx.apiKey.findFirst({ select: { id: true } }));
+      if (used) return null;
+      const tenant = await new TenantService(tx).create(DEMO_TENANT_NAME);
+      const keys = new ApiKeyService(tx);
+      const operator = await keys.insert(null, 'bootstrap operator', 'operator');
+      const admin = await keys.insert(tenant.id, 'demo admin', 'admin');
+      const agent = await keys.insert(tenant.id, 'demo agent', 'agent');
+      return {
+        tenantId: tenant.id,
+        tenantName: tenant.name,
+        operatorKey: operator.key,
+        adminKey: admin.key,
+        agentKey: agent.key,
+      };
+    },
+    { maxWait: 30_000, timeout: 60_000 },
+  );
 }
 
 /** The plain-text banner with the keys and a curl that works against `url`. */

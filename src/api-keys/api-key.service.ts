@@ -1,36 +1,18 @@
 import { type Principal, type Role, generateApiKey } from '../auth/api-keys';
 import type { Authenticator } from '../auth/api-keys';
 import { actingTenant } from '../auth/authorize';
-import type { Queryable } from '../db/client';
+import type { PrismaDb } from '../db/client';
 import { mapErrors } from '../db/errors';
+import { cursorArgs, dropCursorRow } from '../db/keyset';
 import { badInput, forbidden, notFound } from '../errors';
+import type { ApiKey, Prisma } from '../generated/prisma/client';
 import { type Page, type PageRequest, toPage } from '../graphql/pagination';
 import { checkUuid } from '../graphql/uuid';
-import type { ApiKey, ApiKeyRole } from './api-key.type';
 
-interface ApiKeyRow {
-  id: string;
-  tenant_id: string | null;
-  name: string;
-  role: Role;
-  prefix: string;
-  created_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-}
+/** An api_keys row as the service returns it: everything but the hash. */
+export type ApiKeyRecord = Omit<ApiKey, 'keyHash'>;
 
-const COLUMNS = `k.id, k.tenant_id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at`;
-
-const toApiKey = (row: ApiKeyRow): ApiKey => ({
-  id: row.id,
-  tenantId: row.tenant_id,
-  name: row.name,
-  role: row.role as ApiKeyRole,
-  prefix: row.prefix,
-  createdAt: row.created_at,
-  lastUsedAt: row.last_used_at,
-  revokedAt: row.revoked_at,
-});
+const OMIT = { keyHash: true } as const;
 
 /** The tenant a key of `role` belongs to, as `actor` may create it. */
 function keyTenant(actor: Principal, role: Role, tenantId?: string | null): string | null {
@@ -44,11 +26,12 @@ function keyTenant(actor: Principal, role: Role, tenantId?: string | null): stri
 
 /**
  * API keys: random, shown once, stored as SHA-256 hashes, revocable. Admins manage their
- * tenant's keys; operators any tenant's by naming it, and operator keys.
+ * tenant's keys; operators any tenant's by naming it, and operator keys. Prisma Client;
+ * the authenticator's lookup by hash stays SQL (src/auth/api-keys.ts).
  */
 export class ApiKeyService {
   constructor(
-    private readonly db: Queryable,
+    private readonly prisma: PrismaDb,
     private readonly auth?: Pick<Authenticator, 'forget'>,
   ) {}
 
@@ -59,16 +42,17 @@ export class ApiKeyService {
   }
 
   /** Creates a key without an actor (bootstrap, the keys CLI). */
-  async insert(tenantId: string | null, name: string, role: Role): Promise<{ apiKey: ApiKey; key: string }> {
+  async insert(tenantId: string | null, name: string, role: Role): Promise<{ apiKey: ApiKeyRecord; key: string }> {
     const generated = generateApiKey();
-    const [row] = await mapErrors(() =>
-      this.db.query<ApiKeyRow>(
-        `insert into mcp.api_keys as k (tenant_id, name, role, key_hash, prefix)
-         values ($1::uuid, $2, $3, $4, $5) returning ${COLUMNS}`,
-        [tenantId === null ? null : checkUuid(tenantId, 'tenantId'), name, role, generated.hash, generated.prefix],
-      ),
-    );
-    return { apiKey: toApiKey(row), key: generated.key };
+    const data = {
+      tenantId: tenantId === null ? null : checkUuid(tenantId, 'tenantId'),
+      name,
+      role,
+      keyHash: generated.hash,
+      prefix: generated.prefix,
+    };
+    const apiKey = await mapErrors(() => this.prisma.apiKey.create({ data, omit: OMIT }));
+    return { apiKey, key: generated.key };
   }
 
   /**
@@ -80,38 +64,38 @@ export class ApiKeyService {
     return this.listOf(tenantId, page, options.includeRevoked ?? false);
   }
 
-  async listOf(tenantId: string | null, page: PageRequest, includeRevoked: boolean): Promise<Page<ApiKey>> {
+  async listOf(tenantId: string | null, page: PageRequest, includeRevoked: boolean): Promise<Page<ApiKeyRecord>> {
     const after = page.afterKey ? checkUuid(page.afterKey, 'after') : null;
+    // tenantId null: operator keys (`tenant_id is null`)
+    const where: Prisma.ApiKeyWhereInput = { tenantId: tenantId === null ? null : checkUuid(tenantId, 'tenantId') };
+    if (!includeRevoked) where.revokedAt = null;
     return mapErrors(async () => {
-      const where = `k.tenant_id is not distinct from $1::uuid and ($2::boolean or k.revoked_at is null)`;
-      const rows = await this.db.query<ApiKeyRow>(
-        `select ${COLUMNS} from mcp.api_keys k
-         where ${where}
-           and ($3::uuid is null or (k.created_at, k.id) > (select a.created_at, a.id from mcp.api_keys a where a.id = $3::uuid))
-         order by k.created_at, k.id limit $4`,
-        [tenantId, includeRevoked, after, page.limit + 1],
-      );
-      const [{ count }] = await this.db.query<{ count: number }>(
-        `select count(*)::int as count from mcp.api_keys k where ${where}`,
-        [tenantId, includeRevoked],
-      );
-      return toPage(rows.map(toApiKey), page, count, (k) => k.id);
+      const rows = await this.prisma.apiKey.findMany({
+        where,
+        omit: OMIT,
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        ...cursorArgs(after, page.limit),
+      });
+      const count = await this.prisma.apiKey.count({ where });
+      return toPage(dropCursorRow(rows, after), page, count, (k) => k.id);
     });
   }
 
   /** Revokes a key at once (idempotent); NOT_FOUND for a key the actor may not manage. */
-  async revoke(actor: Principal, id: string): Promise<ApiKey> {
+  async revoke(actor: Principal, id: string): Promise<ApiKeyRecord> {
     const keyId = checkUuid(id, 'id');
-    const [row] = await mapErrors(() =>
-      this.db.query<ApiKeyRow>(
-        `update mcp.api_keys k set revoked_at = coalesce(k.revoked_at, now())
-         where k.id = $1 and ($2::boolean or k.tenant_id = $3::uuid)
-         returning ${COLUMNS}`,
-        [keyId, actor.role === 'operator', actor.tenantId],
-      ),
-    );
-    if (!row) throw notFound(`API key ${id}`);
+    const mine: Prisma.ApiKeyWhereInput = { id: keyId };
+    if (actor.role !== 'operator') {
+      if (!actor.tenantId) throw notFound(`API key ${id}`);
+      mine.tenantId = actor.tenantId;
+    }
+    const apiKey = await mapErrors(async () => {
+      // a revoked key keeps its first revocation time; keys are never deleted but with their tenant
+      await this.prisma.apiKey.updateMany({ where: { ...mine, revokedAt: null }, data: { revokedAt: new Date() } });
+      return this.prisma.apiKey.findFirst({ where: mine, omit: OMIT });
+    });
+    if (!apiKey) throw notFound(`API key ${id}`);
     this.auth?.forget(keyId);
-    return toApiKey(row);
+    return apiKey;
   }
 }

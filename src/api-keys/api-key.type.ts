@@ -1,20 +1,19 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { ApiKeyRole } from '../generated/prisma/enums';
 import { Connection } from '../graphql/pagination';
+import type { ApiKeyRecord } from './api-key.service';
 
-export enum ApiKeyRole {
-  operator = 'operator',
-  admin = 'admin',
-  agent = 'agent',
-  viewer = 'viewer',
-}
+/** The database enum `mcp.api_key_role`, as schema.prisma declares it. */
+export { ApiKeyRole };
 registerEnumType(ApiKeyRole, {
   name: 'Role',
   description:
     'operator: the platform (tenants, manifests, any tenant by naming it); admin: one tenant (configurations, keys, instances); agent: register, heartbeat, deregister; viewer: read.',
 });
 
+/** The service's record as GraphQL: a column changed in schema.prisma fails to compile here or in the resolver. */
 @ObjectType({ description: 'An API key. The key itself is shown once, when created; only its hash is stored.' })
-export class ApiKey {
+export class ApiKey implements ApiKeyRecord {
   @Field(() => ID)
   id!: string;
 

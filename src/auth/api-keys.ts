@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
 import type { Queryable } from '../db/client';
+import type { ApiKeyRole } from '../generated/prisma/enums';
 
-/** What an API key may do. See README, "Authentication and roles". */
-export type Role = 'operator' | 'admin' | 'agent' | 'viewer';
+/** What an API key may do (the enum `mcp.api_key_role`). See README, "Authentication and roles". */
+export type Role = ApiKeyRole;
 export const ROLES: readonly Role[] = ['operator', 'admin', 'agent', 'viewer'];
 
 /** The authenticated caller. `tenantId` is null only for operators. */

@@ -50,8 +50,8 @@ async function main(argv: string[]): Promise<number> {
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
     await migrate(db);
-    const tenants = new TenantService(db);
-    const keys = new ApiKeyService(db);
+    const tenants = new TenantService(db.prisma);
+    const keys = new ApiKeyService(db.prisma);
     const page = { limit: 10_000, afterKey: null };
     switch (command) {
       case 'create-tenant': {

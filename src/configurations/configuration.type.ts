@@ -1,9 +1,11 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Connection } from '../graphql/pagination';
+import type { ConfigurationRecord, DeletedConfigurationRecord } from './configuration.service';
 
+/** The service's record as GraphQL: a column changed in schema.prisma fails to compile here or in the resolver. */
 @ObjectType({ description: "A tenant's configuration of one agent type (one per tenant and agentId)." })
-export class Configuration {
+export class Configuration implements Omit<ConfigurationRecord, 'settings'> {
   @Field(() => ID)
   id!: string;
 
@@ -60,7 +62,7 @@ export class Configuration {
 export class ConfigurationConnection extends Connection(Configuration) {}
 
 @ObjectType()
-export class DeletedConfiguration {
+export class DeletedConfiguration implements DeletedConfigurationRecord {
   @Field(() => ID)
   id!: string;
 

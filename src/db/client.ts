@@ -4,7 +4,7 @@ import { type ClientBase, Pool, types } from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { PrismaClient } from '../generated/prisma/client';
+import { type Prisma, PrismaClient } from '../generated/prisma/client';
 
 // bigint (int8) as a JS string instead of a lossy number: event ids are bigserial.
 types.setTypeParser(types.builtins.INT8, (value) => value);
@@ -21,12 +21,24 @@ export interface Queryable {
 }
 
 /**
- * The service's database: parameterized SQL (the registry's SQL functions and the services'
- * reads and writes), and a Prisma client over the same pool (PostgreSQL) or the one
- * embedded connection (PGlite), which tests and tools use to check schema.prisma.
+ * Prisma Client, or the `tx` of one of its interactive transactions: what the CRUD services
+ * take. Inside `$transaction(async (tx) => …)` use only `tx` (PGlite has one connection:
+ * the outer client would wait for the transaction that waits for it).
+ */
+export type PrismaDb = PrismaClient | Prisma.TransactionClient;
+
+/**
+ * The service's database, two ways in over the same pool (PostgreSQL) or the one embedded
+ * connection (PGlite); the rule is in `src/db/README.md`:
+ * - `prisma`: Prisma Client, typed by schema.prisma, for the CRUD of tenants, API keys,
+ *   manifests and configurations (the admin and operator paths);
+ * - `query`/`transaction`: parameterized SQL for the registry's SQL functions and the tuned
+ *   statements (register, heartbeat, deregister, sweeps and purges, the event log and its
+ *   reader, the authenticator's lookup, the dashboard's reads).
  */
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
+  /** Prisma Client (see {@link PrismaDb}). */
   readonly prisma: PrismaClient;
   /** Runs `fn` in one transaction on one connection. Inside, use only the given queryable. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;

@@ -54,7 +54,16 @@ const PRISMA_CODES: Record<string, ErrorCode> = {
   P2025: ErrorCode.NOT_FOUND,
 };
 
-/** The SQLSTATE of a pg, PGlite or Prisma driver-adapter error, if any. */
+/** Prisma's own error codes; PostgreSQL's only P class is P0 (PL/pgSQL). */
+const PRISMA_CODE = /^P[1-9][0-9]{3}$/;
+
+/**
+ * The SQLSTATE of a pg, PGlite or Prisma driver-adapter error, if any. Prisma Client
+ * (both adapters, measured) throws a PrismaClientKnownRequestError whose
+ * `meta.driverAdapterError.cause` carries PostgreSQL's `originalCode` and `originalMessage`:
+ * P2002 for 23505, P2003 for 23503, P2039 for other states such as 23514 or 22021, P2010
+ * for raw queries.
+ */
 export function sqlStateOf(error: unknown): string | undefined {
   const seen = new Set<unknown>();
   let current: unknown = error;
@@ -62,7 +71,8 @@ export function sqlStateOf(error: unknown): string | undefined {
     seen.add(current);
     const e = current as Record<string, unknown>;
     for (const candidate of [e.code, e.originalCode, (e.meta as Record<string, unknown> | undefined)?.code]) {
-      if (typeof candidate === 'string' && /^[0-9A-Z]{5}$/.test(candidate)) return candidate;
+      // a Prisma error code (P1xxx-P6xxx) is not a SQLSTATE: read on, to the adapter's cause
+      if (typeof candidate === 'string' && /^[0-9A-Z]{5}$/.test(candidate) && !PRISMA_CODE.test(candidate)) return candidate;
     }
     const meta = e.meta as Record<string, unknown> | undefined;
     current = e.cause ?? (meta?.driverAdapterError as unknown) ?? undefined;
@@ -135,8 +145,8 @@ function prismaCode(error: unknown): ErrorCode | undefined {
 }
 
 function messageOf(error: unknown): string {
-  const e = error as { message?: string; meta?: { message?: string } };
-  return e.meta?.message ?? e.message ?? 'database error';
+  const e = error as { message?: string; meta?: { message?: string; driverAdapterError?: { cause?: { originalMessage?: string } } } };
+  return e.meta?.driverAdapterError?.cause?.originalMessage ?? e.meta?.message ?? e.message ?? 'database error';
 }
 
 function defaultMessage(code: ErrorCode): string {

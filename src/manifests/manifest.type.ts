@@ -1,8 +1,10 @@
 import { Field, ID, ObjectType } from 'type-graphql';
+import type { AgentManifest } from '../generated/prisma/client';
 import { Connection } from '../graphql/pagination';
 
+/** The Prisma model as GraphQL: a column changed in schema.prisma fails to compile here or in the resolver. */
 @ObjectType({ description: 'An agent type: shared by all tenants, identified by its agentId.' })
-export class Manifest {
+export class Manifest implements AgentManifest {
   @Field(() => ID)
   id!: string;
 
