@@ -3,7 +3,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import 'reflect-metadata';
 import autocannon from 'autocannon';
+import { type FieldNode, type OperationDefinitionNode, parse } from 'graphql';
 import { Client } from 'pg';
 import { connectFleet, heartbeatClosedLoop, heartbeatFixedRate } from './lib/agents-load';
 import { rawBroadcast, subscribeMany } from './lib/fanout';
@@ -13,6 +15,8 @@ import { scenarioOutcomes, scenarioPicks } from './lib/routing';
 import { fleetAgentIds, seedFleet, seedRegistrations, seedTenant } from './lib/seed';
 import { ROOT, rssBytes, startService } from './lib/service';
 import { round } from './lib/stats';
+import { registrationPageQuery } from '../src/registrations/registration.service';
+import { RegistrationStatus } from '../src/registrations/registration.type';
 
 /**
  * `npm run bench`: creates its own PostgreSQL database, starts the production build
@@ -204,15 +208,29 @@ async function scenarioHeartbeats(url: string, benchDb: string, agentKey: string
   }
 }
 
-/** The SQL of one activeInstances page with its total, as pgbench runs it (`:tenant`, `:agent`). */
-function dashboardSql(agentExpr: string): string {
-  const where = `r.tenant_id = :tenant::uuid and m.agent_id = ${agentExpr} and r.registration_status = 'active'`;
-  return `select r.id, r.tenant_id, r.instance_id, m.agent_id, m.agent_type, r.manifest_id, r.configuration_id,
-      r.name, r.registration_status, r.health_status, r.last_health_check, r.connection_details, r.runtime_config,
-      r.capabilities, r.current_workload, r.reconnect_count, r.registered_at, r.deregistered_at, r.updated_at
-    from mcp.agent_registrations r join mcp.agent_manifests m on m.id = r.manifest_id
-    where ${where} order by r.instance_id limit 51;
-  select count(*)::int from mcp.agent_registrations r join mcp.agent_manifests m on m.id = r.manifest_id where ${where};\n`;
+/**
+ * The SQL the service runs for one page of `activeInstances(agentId, first: 50)` with this
+ * document's selection (from the service's own statement builder), as a pgbench script:
+ * the parameters become pgbench variables, the agent id `agentExpr`.
+ */
+function dashboardSql(query: string, agentExpr: string, vars: Record<string, string>): string {
+  const field = (parse(query).definitions[0] as OperationDefinitionNode).selectionSet.selections[0] as FieldNode;
+  const names = (node: FieldNode | undefined) =>
+    new Set((node?.selectionSet?.selections ?? []).map((s) => (s as FieldNode).name.value));
+  const top = names(field);
+  const nodes = (field.selectionSet?.selections ?? []).find((s) => (s as FieldNode).name.value === 'nodes') as FieldNode | undefined;
+  const statement = registrationPageQuery(
+    ':tenant',
+    { agentId: ':agent', registrationStatus: RegistrationStatus.active },
+    { limit: 50, afterKey: null },
+    { totalCount: top.has('totalCount'), nodeFields: names(nodes) },
+  );
+  const values = statement.params.map((value, i) => {
+    if (value === ':tenant' || value === ':agent') return value === ':tenant' ? ':tenant' : agentExpr;
+    vars[`p${i + 1}`] = String(value);
+    return `:p${i + 1}`;
+  });
+  return `${statement.text.replace(/\$(\d+)/g, (_, n: string) => values[Number(n) - 1]).replace(/\s+/g, ' ')};\n`;
 }
 
 interface DashboardShape {
@@ -232,8 +250,10 @@ async function scenarioDashboard(url: string, benchDb: string, shape: DashboardS
   log(`dashboard (${shape.label}): pgbench baseline, ${connections} clients`);
   const pick = shape.agentIds.length === 1 ? '' : `\\set a random(0, ${shape.agentIds.length - 1})\n`;
   const prefix = shape.agentIds[0].replace(/-0$/, '-');
-  const agentExpr = shape.agentIds.length === 1 ? `'${shape.agentIds[0]}'` : `('${prefix}' || :a)`;
-  const baseline = pgbench(benchDb, pick + dashboardSql(agentExpr), { clients: connections, seconds: SECONDS, vars: { tenant: shape.tenantId } });
+  const agentExpr = shape.agentIds.length === 1 ? ':agent' : `('${prefix}' || :a)`;
+  const vars: Record<string, string> = { tenant: shape.tenantId, agent: shape.agentIds[0] };
+  const script = pick + dashboardSql(shape.query, agentExpr, vars);
+  const baseline = pgbench(benchDb, script, { clients: connections, seconds: SECONDS, vars });
   await graphql(url, shape.viewerKey, shape.query, { agentId: shape.agentIds[0] });
   let turn = 0;
   log(`dashboard (${shape.label}): GraphQL over HTTP, ${connections} connections`);

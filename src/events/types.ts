@@ -50,4 +50,9 @@ export interface EventFeed {
    * it only wakes the readers (throttled, outside the write path).
    */
   written(): void;
+  /**
+   * Resolves once the feed's position covers every event committed before the call (a
+   * feed may stop reading while nobody listens). Optional: a feed that always reads omits it.
+   */
+  catchUp?(): Promise<void>;
 }

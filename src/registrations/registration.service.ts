@@ -2,6 +2,7 @@ import type { Queryable } from '../db/client';
 import { mapErrors } from '../db/errors';
 import type { RegistrationRow } from '../db/registry-sql';
 import { type Page, type PageRequest, toPage } from '../graphql/pagination';
+import type { ConnectionSelection } from '../graphql/selection';
 import { type ScalingRow, toScalingRecommendation } from '../scaling/scaling.service';
 import type { AgentSummary } from './agent-summary.type';
 import type { RegistrationFilter } from './registration.input';
@@ -39,6 +40,104 @@ export const toRegistration = (row: RegistrationRow): Registration => ({
   reportedHealthStreak: row.reported_health_streak,
 });
 
+/** The column each Registration field reads; a page selects only those of the fields asked for. */
+const FIELD_COLUMNS: Readonly<Record<keyof Registration, string>> = {
+  id: 'r.id',
+  tenantId: 'r.tenant_id',
+  instanceId: 'r.instance_id',
+  agentId: 'm.agent_id',
+  agentType: 'm.agent_type',
+  manifestId: 'r.manifest_id',
+  configurationId: 'r.configuration_id',
+  name: 'r.name',
+  registrationStatus: 'r.registration_status',
+  healthStatus: 'r.health_status',
+  lastHealthCheck: 'r.last_health_check',
+  connectionDetails: 'r.connection_details',
+  runtimeConfig: 'r.runtime_config',
+  capabilities: 'r.capabilities',
+  currentWorkload: 'r.current_workload',
+  reconnectCount: 'r.reconnect_count',
+  registeredAt: 'r.registered_at',
+  deregisteredAt: 'r.deregistered_at',
+  updatedAt: 'r.updated_at',
+  reportedHealth: 'r.reported_health',
+  reportedHealthStreak: 'r.reported_health_streak',
+};
+const FIELDS = Object.keys(FIELD_COLUMNS) as (keyof Registration)[];
+
+/** The filters of {@link RegistrationService.list}, in parameter order, and their columns. */
+const FILTER_COLUMNS: readonly [keyof RegistrationFilter, string][] = [
+  ['agentId', 'm.agent_id'],
+  ['registrationStatus', 'r.registration_status'],
+  ['healthStatus', 'r.health_status'],
+  ['instanceId', 'r.instance_id'],
+];
+
+/** A page selecting every field, with its total (callers that are not a GraphQL operation). */
+const EVERYTHING: ConnectionSelection = { totalCount: true, nodeFields: new Set(FIELDS) };
+
+/** A page's row: the selected fields under their GraphQL names (and the total, when selected). */
+type PageRow = Registration & { total_count: number };
+
+const keyOfRegistration = (r: Registration) => r.instanceId;
+
+/**
+ * Statement texts by shape (filters present, cursor or not, fields, total or not), each
+ * with a name so that PostgreSQL plans it once per connection. The texts hold no values,
+ * so the shapes are few; past {@link MAX_NAMED_SHAPES} a shape runs unnamed.
+ */
+const pageQueries = new Map<string, { text: string; name: string | undefined }>();
+const MAX_NAMED_SHAPES = 200;
+
+/**
+ * The statement of one page of {@link RegistrationService.list} (exported for the bench,
+ * which runs the same SQL through pgbench): only the filters given, the cursor if any.
+ */
+export function registrationPageQuery(
+  tenantId: string,
+  filter: RegistrationFilter,
+  page: PageRequest,
+  selection: ConnectionSelection,
+): { text: string; name: string | undefined; params: unknown[] } {
+  const params: unknown[] = [tenantId];
+  const conditions = ['r.tenant_id = $1'];
+  for (const [key, column] of FILTER_COLUMNS) {
+    const value = filter[key];
+    if (value === undefined || value === null) continue;
+    params.push(value);
+    conditions.push(`${column} = $${params.length}`);
+  }
+  if (page.afterKey !== null) params.push(page.afterKey);
+  const after = page.afterKey === null ? '' : ` and r.instance_id > $${params.length}`;
+  params.push(page.limit + 1);
+  return { ...pageQuery(conditions.join(' and '), after, `$${params.length}`, selection), params };
+}
+
+/**
+ * One page in one statement. With the total: the count and the page joined laterally, so
+ * the count is one row even when the page is empty (then its page columns are null); the
+ * page keeps its top-N sort (a `count(*) over ()` would sort every matching row).
+ */
+function pageQuery(where: string, after: string, limit: string, selection: ConnectionSelection) {
+  const fields = FIELDS.filter((f) => f === 'instanceId' || selection.nodeFields.has(f));
+  const key = `${where}|${after}|${limit}|${fields.join(',')}|${selection.totalCount}`;
+  let query = pageQueries.get(key);
+  if (!query) {
+    const columns = fields.map((f) => `${FIELD_COLUMNS[f]} as "${f}"`).join(', ');
+    const from = 'from mcp.agent_registrations r join mcp.agent_manifests m on m.id = r.manifest_id';
+    const rows = `select ${columns} ${from} where ${where}${after} order by r.instance_id limit ${limit}`;
+    const text = selection.totalCount
+      ? `select t.total_count, p.* from (select count(*)::int as total_count ${from} where ${where}) t
+         left join lateral (${rows}) p on true`
+      : rows;
+    const name = pageQueries.size < MAX_NAMED_SHAPES ? `registrations_page_${pageQueries.size}` : undefined;
+    query = { text, name };
+    if (name) pageQueries.set(key, query);
+  }
+  return query;
+}
+
 interface SummaryRow {
   agent_id: string;
   agent_type: string;
@@ -61,31 +160,24 @@ interface SummaryRow {
 export class RegistrationService {
   constructor(private readonly db: Queryable) {}
 
-  /** Ordered by instanceId (unique per tenant), so cursors stay stable as rows change. */
-  async list(tenantId: string, filter: RegistrationFilter, page: PageRequest): Promise<Page<Registration>> {
+  /**
+   * Ordered by instanceId (unique per tenant), so cursors stay stable as rows change. One
+   * statement per page: the rows (only the columns of the fields selected) and, when
+   * selected, the total over every page, as a named statement per shape (see {@link pageQuery}).
+   */
+  async list(
+    tenantId: string,
+    filter: RegistrationFilter,
+    page: PageRequest,
+    selection: ConnectionSelection = EVERYTHING,
+  ): Promise<Page<Registration>> {
     return mapErrors(async () => {
-      const where = `r.tenant_id = $1
-        and ($2::text is null or m.agent_id = $2)
-        and ($3::mcp.registration_status is null or r.registration_status = $3)
-        and ($4::mcp.health_status is null or r.health_status = $4)
-        and ($5::text is null or r.instance_id = $5)`;
-      const params = [
-        tenantId,
-        filter.agentId ?? null,
-        filter.registrationStatus ?? null,
-        filter.healthStatus ?? null,
-        filter.instanceId ?? null,
-      ];
-      const rows = await this.db.query<RegistrationRow>(
-        `${SELECT} where ${where} and ($6::text is null or r.instance_id > $6) order by r.instance_id limit $7`,
-        [...params, page.afterKey, page.limit + 1],
-      );
-      const [{ count }] = await this.db.query<{ count: number }>(
-        `select count(*)::int as count from mcp.agent_registrations r
-         join mcp.agent_manifests m on m.id = r.manifest_id where ${where}`,
-        params,
-      );
-      return toPage(rows.map(toRegistration), page, count, (r) => r.instanceId);
+      const query = registrationPageQuery(tenantId, filter, page, selection);
+      const rows = await this.db.query<PageRow>(query.text, query.params, query.name);
+      if (!selection.totalCount) return toPage(rows, page, 0, keyOfRegistration);
+      // the total comes on every row, and alone (with a null page row) when the page is empty
+      const totalCount = rows[0].total_count;
+      return toPage(rows[0].instanceId === null ? [] : rows, page, totalCount, keyOfRegistration);
     });
   }
 
