@@ -158,10 +158,11 @@ export class EventLogReader implements EventFeed {
     };
   }
 
-  written(): void {
+  /** `notified`: the write carried the NOTIFY it got from {@link claimNotify}. */
+  written(notified = false): void {
     if (this.stopped) return;
     this.wake();
-    if (this.db.kind !== 'postgres') return;
+    if (notified || this.db.kind !== 'postgres') return;
     if (this.notifyTimer) return;
     const wait = this.lastNotifyAt + this.throttleMs - Date.now();
     if (wait <= 0) {
@@ -181,6 +182,21 @@ export class EventLogReader implements EventFeed {
    */
   async catchUp(): Promise<void> {
     if (this.behind) await this.flush();
+  }
+
+  /**
+   * The channel for a write to NOTIFY in its own statement, when a NOTIFY is due: none went
+   * out within `throttleMs`, or one is waiting on the throttle (this write commits after the
+   * commits it waits for, so its NOTIFY covers them and the waiting one is dropped).
+   */
+  claimNotify(): string | null {
+    if (this.stopped || this.db.kind !== 'postgres') return null;
+    const now = Date.now();
+    if (!this.notifyTimer && now - this.lastNotifyAt < this.throttleMs) return null;
+    if (this.notifyTimer) clearTimeout(this.notifyTimer);
+    this.notifyTimer = null;
+    this.lastNotifyAt = now;
+    return this.channel;
   }
 
   /** Reads once more now and waits until that read is done. */
