@@ -1,21 +1,30 @@
 import { Client } from 'pg';
 
 /**
- * Database round trips of a measured phase, counted by PostgreSQL itself: the committed
- * and rolled-back transactions of the bench database (`pg_stat_database`), read from the
- * admin database so that the counting does not count itself.
+ * Database round trips of a measured phase, counted two ways:
  *
- * Why transactions stand for round trips: the service's hot paths (a registration, a
- * dashboard page, a heartbeat batch, the event reader's read and NOTIFY, the key lookup)
- * each send one autocommitted statement, so one statement = one transaction = one round
- * trip. An explicit multi-statement transaction would count once for several round trips;
- * none runs on these paths. Background work of the service during the phase (the event
- * reader's 500 ms poll, the stale sweep) is counted too: it is real load.
+ * - `statements`: the service's own count of the statements it sent (its
+ *   `agent_registry_db_statements_total` metric, read from /metrics before and after; one
+ *   API process only, since with node:cluster /metrics answers from one worker). Each
+ *   statement is one round trip. The two gauges a scrape reads from the database add 2.
+ * - `transactions`: PostgreSQL's count of the bench database's committed and rolled-back
+ *   transactions (`pg_stat_database`, read from the admin database so that reading does
+ *   not count itself). A cross-check that needs nothing from the service, but it counts
+ *   one more thing: the LISTEN backend reads PostgreSQL's notification queue in a
+ *   transaction of its own for each NOTIFY it receives (no round trip of ours).
+ *   A backend reports its counts when idle, at most once a second, so a reading waits
+ *   {@link FLUSH_MS} first.
  *
- * A backend reports its counts when it goes idle, at most once a second, so `count()`
- * waits {@link FLUSH_MS} before reading the end of a phase.
+ * Both include the service's background work during the phase (the event reader's poll
+ * every 500 ms, the stale sweep): it is real load.
  */
 export const FLUSH_MS = 1_500;
+
+export interface PhaseCounts {
+  /** Statements the service sent, or null when it runs several processes. */
+  statements: number | null;
+  transactions: number;
+}
 
 export class RoundTripCounter {
   constructor(
@@ -24,7 +33,7 @@ export class RoundTripCounter {
   ) {}
 
   /** Committed + rolled-back transactions of the database so far. */
-  async count(): Promise<number> {
+  async transactions(): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, FLUSH_MS));
     const client = new Client({ connectionString: this.adminUrl });
     await client.connect();
@@ -39,12 +48,21 @@ export class RoundTripCounter {
     }
   }
 
-  /** Runs `phase` and returns its result with the transactions counted over it. */
-  async around<T>(phase: () => Promise<T>): Promise<{ result: T; roundTrips: number }> {
-    const before = await this.count();
+  /** Runs `phase` and counts its round trips; `serviceUrl` (one API process) adds the service's own count. */
+  async around<T>(serviceUrl: string | null, phase: () => Promise<T>): Promise<{ result: T; counts: PhaseCounts }> {
+    const statements = async () =>
+      serviceUrl === null ? null : metricValue(await (await fetch(`${serviceUrl}/metrics`)).text(), 'agent_registry_db_statements_total');
+    const before = { transactions: await this.transactions(), statements: await statements() };
     const result = await phase();
-    const after = await this.count();
-    return { result, roundTrips: after - before };
+    const afterTransactions = await this.transactions();
+    const afterStatements = await statements();
+    return {
+      result,
+      counts: {
+        statements: before.statements === null || afterStatements === null ? null : afterStatements - before.statements,
+        transactions: afterTransactions - before.transactions,
+      },
+    };
   }
 }
 
