@@ -73,6 +73,13 @@ function roundTripsCell(r: Row): string {
 /** Round trips per operation: the target is 1; background polls of the service add a little. */
 const ROUND_TRIP_LIMIT = 1.1;
 let roundTrips: RoundTripCounter;
+/** The API process of the single-process service (its CPU per operation is measured), or null. */
+let servicePid: number | null = null;
+
+/** ", API CPU x ms/op" for the figure, when the phase measured it. */
+function cpuPerOp(counts: PhaseCounts, operations: number): string {
+  return counts.cpuMs === null ? '' : `, API CPU ${round(counts.cpuMs / Math.max(1, operations), 3)} ms/op`;
+}
 
 const rows: Row[] = [];
 const log = (...args: unknown[]) => console.error('[bench]', ...args);
@@ -160,13 +167,14 @@ async function scenarioRegistration(url: string, agentKey: string, baseline: { t
         },
       ],
     }),
+    processes === 1 ? servicePid : null,
   );
   const ok = result['2xx'];
   const rps = ok / (result.duration || SECONDS);
   const ratio = rps / baseline.tps;
   rows.push({
     scenario: `registration (${connections} conns, ${processes} API process${processes > 1 ? 'es' : ''})`,
-    figure: `${round(rps)} mutations/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`,
+    figure: `${round(rps)} mutations/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}${cpuPerOp(counts, ok + result.non2xx)}`,
     baseline: `${round(baseline.tps)} tx/s (pgbench, ${connections} clients)`,
     ratio: round(ratio, 2),
     target: '≥ 0.35',
@@ -190,7 +198,7 @@ async function scenarioHeartbeats(url: string, benchDb: string, agentKey: string
     log('heartbeats: closed loop');
     const batches = async () => metricValue(await (await fetch(`${url}/metrics`)).text(), 'agent_registry_heartbeat_batch_size_count');
     const batchesBefore = await batches();
-    const { result: closed, counts } = await roundTrips.around(url, () => heartbeatClosedLoop(fleet.connections, SECONDS));
+    const { result: closed, counts } = await roundTrips.around(url, () => heartbeatClosedLoop(fleet.connections, SECONDS), servicePid);
     const batchCount = (await batches()) - batchesBefore;
     log('heartbeats: 5,000/s fixed rate');
     const fixed = await heartbeatFixedRate(fleet.connections, 5000, SECONDS);
@@ -205,7 +213,7 @@ async function scenarioHeartbeats(url: string, benchDb: string, agentKey: string
       // per batch: heartbeats are written in group commits (the figure says how large)
       roundTrips: perOperation(counts, batchCount),
     });
-    rows[rows.length - 1].figure += `, ${round((closed.acked + closed.failed) / Math.max(1, batchCount))} heartbeats per batch`;
+    rows[rows.length - 1].figure += `, ${round((closed.acked + closed.failed) / Math.max(1, batchCount))} heartbeats per batch${cpuPerOp(counts, closed.acked + closed.failed)}`;
     rows.push({
       scenario: 'heartbeat ack at 5,000/s',
       figure: `${round(fixed.perSecond)} acks/s, p50 ${round(fixed.p50)} ms, p99 ${round(fixed.p99)} ms, failed ${fixed.failed}`,
@@ -284,12 +292,13 @@ async function scenarioDashboard(url: string, benchDb: string, shape: DashboardS
         },
       ],
     }),
+    servicePid,
   );
   const rps = result['2xx'] / (result.duration || SECONDS);
   const ratio = rps / baseline.tps;
   rows.push({
     scenario: `dashboard read (${shape.label}, ${connections} conns)`,
-    figure: `${round(rps)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}`,
+    figure: `${round(rps)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}${cpuPerOp(counts, result['2xx'] + result.non2xx)}`,
     baseline: `${round(baseline.tps)} tx/s (pgbench, same SQL, ${connections} clients)`,
     ratio: round(ratio, 2),
     target: `≥ ${shape.target.toFixed(2)}`,
@@ -516,6 +525,7 @@ async function main(): Promise<void> {
     }
     if (want('memory')) await scenarioMemory(env, seeded);
     service = await startService({ ...env, WORKERS: String(WORKERS) });
+    servicePid = WORKERS === 1 ? service.pid : null;
     const url = service.url;
     const steps: [string, () => Promise<void>][] = [
       ...CONNECTION_COUNTS.map((connections): [string, () => Promise<void>] => [

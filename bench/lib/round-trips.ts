@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { cpuMs } from './service';
 
 /**
  * Database round trips of a measured phase, counted two ways:
@@ -21,6 +22,8 @@ import { Client } from 'pg';
 export const FLUSH_MS = 1_500;
 
 export interface PhaseCounts {
+  /** CPU the API process used over the phase, in ms (one API process only). */
+  cpuMs: number | null;
   /** Statements the service sent, or null when it runs several processes. */
   statements: number | null;
   transactions: number;
@@ -49,16 +52,19 @@ export class RoundTripCounter {
   }
 
   /** Runs `phase` and counts its round trips; `serviceUrl` (one API process) adds the service's own count. */
-  async around<T>(serviceUrl: string | null, phase: () => Promise<T>): Promise<{ result: T; counts: PhaseCounts }> {
+  async around<T>(serviceUrl: string | null, phase: () => Promise<T>, pid: number | null = null): Promise<{ result: T; counts: PhaseCounts }> {
     const statements = async () =>
       serviceUrl === null ? null : metricValue(await (await fetch(`${serviceUrl}/metrics`)).text(), 'agent_registry_db_statements_total');
     const before = { transactions: await this.transactions(), statements: await statements() };
+    const cpuBefore = pid === null ? null : cpuMs(pid);
     const result = await phase();
+    const cpu = cpuBefore === null ? null : cpuMs(pid!) - cpuBefore;
     const afterTransactions = await this.transactions();
     const afterStatements = await statements();
     return {
       result,
       counts: {
+        cpuMs: cpu,
         statements: before.statements === null || afterStatements === null ? null : afterStatements - before.statements,
         transactions: afterTransactions - before.transactions,
       },
