@@ -38,6 +38,8 @@ export interface AgentSocketServerOptions {
  * admin key of a tenant; without the header the agent authenticates in `agent.register`.
  * Pushes `config.updated` to the connected instances of a changed configuration, fed by
  * the event log (so a change made through any process reaches every process's sockets).
+ * It listens to the log only while some socket is bound to a configuration: the log is
+ * then not read for it when no agent is connected.
  */
 export class AgentSocketServer {
   private readonly wss: WebSocketServer;
@@ -88,13 +90,12 @@ export class AgentSocketServer {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  /** Starts pinging sockets and listening for configuration changes. */
+  /** Starts pinging sockets; configuration changes are listened to once a socket is bound. */
   start(): void {
     this.closing = false;
     const interval = this.options.pingIntervalMs ?? 15_000;
     this.pingTimer = setInterval(() => this.pingAll(), interval);
     this.pingTimer.unref();
-    this.unsubscribe = this.options.events.subscribe((events) => this.onEvents(events));
   }
 
   /** Takes over an HTTP upgrade request for the agent path. */
@@ -173,6 +174,7 @@ export class AgentSocketServer {
     if (!set) this.byConfiguration.set(connection.configurationId, (set = new Set()));
     set.add(connection);
     this.boundTo.set(connection, connection.configurationId);
+    if (!this.unsubscribe && !this.closing) this.unsubscribe = this.options.events.subscribe((events) => this.onEvents(events));
   }
 
   private unbind(connection: AgentConnection): void {
@@ -181,6 +183,10 @@ export class AgentSocketServer {
     this.boundTo.delete(connection);
     const set = this.byConfiguration.get(configurationId);
     if (set?.delete(connection) && set.size === 0) this.byConfiguration.delete(configurationId);
+    if (this.byConfiguration.size === 0) {
+      this.unsubscribe?.();
+      this.unsubscribe = null;
+    }
   }
 
   private track(work: Promise<unknown>): void {

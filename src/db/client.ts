@@ -48,6 +48,12 @@ export interface Database extends Queryable {
   readonly pglite?: PGlite;
   /** The connection string (PostgreSQL only); used for dedicated connections such as LISTEN. */
   readonly url?: string;
+  /**
+   * Statements this process sent through this database so far (queries and the begin/commit
+   * of transactions; not the LISTEN connection): each is one round trip. A metric, and how
+   * the bench counts round trips per operation.
+   */
+  statementCount(): number;
   close(): Promise<void>;
 }
 
@@ -72,16 +78,18 @@ export function openPostgres(url: string, poolSize = 10): Database {
   // an idle client that the server drops (restart, pg_terminate_backend) must not crash us
   pool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const counter: StatementCounter = { sent: 0 };
   return {
     kind: 'postgres',
     prisma,
     pool,
     url,
-    ...pgQueryable(pool),
+    ...pgQueryable(pool, counter),
+    statementCount: () => counter.sent,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {
-        return await inTransaction(client, fn);
+        return await inTransaction(client, fn, counter);
       } finally {
         client.release();
       }
@@ -93,29 +101,43 @@ export function openPostgres(url: string, poolSize = 10): Database {
   };
 }
 
+/** Counts statements sent (see {@link Database.statementCount}). */
+export interface StatementCounter {
+  sent: number;
+}
+
 /** A pg pool or connection as a {@link Queryable} (named statements included). */
-export function pgQueryable(client: Pick<Pool, 'query'>): Queryable {
+export function pgQueryable(client: Pick<Pool, 'query'>, counter: StatementCounter = { sent: 0 }): Queryable {
   return {
     async query<T>(text: string, params?: unknown[], name?: string) {
+      counter.sent++;
       const result = name
         ? await client.query({ name, text, values: params as unknown[] })
         : await client.query(text, params as unknown[]);
       return result.rows as T[];
     },
     async exec(sql: string) {
+      counter.sent++;
       await client.query(sql);
     },
   };
 }
 
 /** Runs `fn` in one transaction on `client` (a dedicated connection): commit, or rollback and rethrow. */
-export async function inTransaction<T>(client: ClientBase, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  client: ClientBase,
+  fn: (tx: Queryable) => Promise<T>,
+  counter: StatementCounter = { sent: 0 },
+): Promise<T> {
+  counter.sent++;
   await client.query('begin');
   try {
-    const result = await fn(pgQueryable(client));
+    const result = await fn(pgQueryable(client, counter));
+    counter.sent++;
     await client.query('commit');
     return result;
   } catch (error) {
+    counter.sent++;
     await client.query('rollback').catch(() => undefined);
     throw error;
   }
@@ -146,11 +168,14 @@ export async function openPglite(dataDir: string): Promise<Database> {
     await pglite.waitReady;
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
     type Tx = Parameters<Parameters<PGlite['transaction']>[0]>[0];
+    const counter: StatementCounter = { sent: 0 };
     const queryable = (client: PGlite | Tx): Queryable => ({
       async query<T>(text: string, params?: unknown[]) {
+        counter.sent++;
         return (await client.query<T>(text, params as unknown[])).rows;
       },
       async exec(sql: string) {
+        counter.sent++;
         await client.exec(sql);
       },
     });
@@ -159,6 +184,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
       prisma,
       pglite,
       ...queryable(pglite),
+      statementCount: () => counter.sent,
       transaction: (fn) => pglite.transaction((tx) => fn(queryable(tx))),
       async close() {
         await prisma.$disconnect();

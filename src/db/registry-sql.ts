@@ -21,6 +21,8 @@ export interface RegisterInput {
   /** Capabilities the instance reports; null keeps what is stored. */
   capabilities?: string[] | null;
   now?: Date;
+  /** A LISTEN/NOTIFY channel to notify with the registration's commit (see EventFeed.claimNotify). */
+  notify?: string | null;
 }
 
 /** A registration row with its agent id and type, as the registry's reads return it. */
@@ -62,14 +64,19 @@ export interface RegisterResult {
   registration: RegistrationRow;
 }
 
+const REGISTER = `select * from mcp.register_agent_instance_row($1, $2, $3, $4, $5, $6, $7, $8)`;
+/** The same, with a NOTIFY that leaves with the commit (a void function in FROM: one row, run once). */
+const REGISTER_AND_NOTIFY = `select r.* from mcp.register_agent_instance_row($1, $2, $3, $4, $5, $6, $7, $8) r, pg_notify($9, '')`;
+
 /**
  * mcp.register_agent_instance, through mcp.register_agent_instance_row so that the
  * stored registration comes back in the same round trip.
  */
 export async function registerAgentInstance(db: Queryable, input: RegisterInput): Promise<RegisterResult> {
+  const notify = input.notify ?? null;
   const [row] = await mapErrors(() =>
     db.query<RegistrationRow & { is_new: boolean; message: string }>(
-      `select * from mcp.register_agent_instance_row($1, $2, $3, $4, $5, $6, $7, $8)`,
+      notify === null ? REGISTER : REGISTER_AND_NOTIFY,
       [
         input.tenantId,
         input.agentId,
@@ -79,7 +86,9 @@ export async function registerAgentInstance(db: Queryable, input: RegisterInput)
         JSON.stringify(input.runtimeConfig ?? {}),
         input.capabilities ?? null,
         input.now ?? null,
+        ...(notify === null ? [] : [notify]),
       ],
+      notify === null ? 'register_agent_instance_row' : 'register_agent_instance_row_notify',
     ),
   );
   const { is_new: isNew, message, ...registration } = row;

@@ -81,12 +81,19 @@ interface WindowRow extends Partial<EventRow> {
  * poll every `pollIntervalMs` covers anything else (a lost connection, a NOTIFY that
  * never came). The NOTIFY is sent on the pool after commit, never inside a write
  * transaction (NOTIFY serialises commits). On PGlite the same code runs woken in-process.
+ *
+ * While nobody in this process listens, wake-ups do not read (a registration would
+ * otherwise cost a read of the log besides its write); the poll still moves the position
+ * along, and {@link catchUp} reads before a new subscriber takes the position. The NOTIFY
+ * for other processes is sent either way.
  */
 export class EventLogReader implements EventFeed {
   private readonly listeners = new Set<Listener>();
   private cursor: LogPosition | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  /** A wake-up was skipped (nobody listened) since the last read started: the position lags. */
+  private behind = false;
   private stopped = true;
   private lastReadAt = 0;
   private lastNotifyAt = 0;
@@ -151,10 +158,11 @@ export class EventLogReader implements EventFeed {
     };
   }
 
-  written(): void {
+  /** `notified`: the write carried the NOTIFY it got from {@link claimNotify}. */
+  written(notified = false): void {
     if (this.stopped) return;
     this.wake();
-    if (this.db.kind !== 'postgres') return;
+    if (notified || this.db.kind !== 'postgres') return;
     if (this.notifyTimer) return;
     const wait = this.lastNotifyAt + this.throttleMs - Date.now();
     if (wait <= 0) {
@@ -166,6 +174,29 @@ export class EventLogReader implements EventFeed {
       }, wait);
       this.notifyTimer.unref();
     }
+  }
+
+  /**
+   * Brings the position up to date when wake-ups were skipped while nobody listened; call
+   * before taking {@link position} for a new subscriber, so that "live" starts now.
+   */
+  async catchUp(): Promise<void> {
+    if (this.behind) await this.flush();
+  }
+
+  /**
+   * The channel for a write to NOTIFY in its own statement, when a NOTIFY is due: none went
+   * out within `throttleMs`, or one is waiting on the throttle (this write commits after the
+   * commits it waits for, so its NOTIFY covers them and the waiting one is dropped).
+   */
+  claimNotify(): string | null {
+    if (this.stopped || this.db.kind !== 'postgres') return null;
+    const now = Date.now();
+    if (!this.notifyTimer && now - this.lastNotifyAt < this.throttleMs) return null;
+    if (this.notifyTimer) clearTimeout(this.notifyTimer);
+    this.notifyTimer = null;
+    this.lastNotifyAt = now;
+    return this.channel;
   }
 
   /** Reads once more now and waits until that read is done. */
@@ -194,6 +225,10 @@ export class EventLogReader implements EventFeed {
   /** Asks for a read soon: at once unless one started within `throttleMs`. */
   private wake(): void {
     if (this.stopped || this.readTimer) return;
+    if (this.listeners.size === 0) {
+      this.behind = true;
+      return;
+    }
     const wait = this.lastReadAt + this.throttleMs - Date.now();
     if (wait <= 0) {
       this.again = true;
@@ -214,6 +249,7 @@ export class EventLogReader implements EventFeed {
       try {
         while (this.again && !this.stopped) {
           this.again = false;
+          this.behind = false;
           this.lastReadAt = Date.now();
           await this.readAll();
         }

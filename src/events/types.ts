@@ -49,5 +49,18 @@ export interface EventFeed {
    * Says that a transaction which appended events has committed. Cheap and never blocks:
    * it only wakes the readers (throttled, outside the write path).
    */
-  written(): void;
+  written(notified?: boolean): void;
+  /**
+   * For a write about to run: the channel to NOTIFY inside it when a NOTIFY is due (the
+   * notification then leaves with the write's commit, saving a round trip), else null.
+   * The caller passes `written(true)` after committing such a write, and plain
+   * `written()` when it failed (the NOTIFY did not go out). Optional: feeds that do not
+   * notify other processes omit it.
+   */
+  claimNotify?(): string | null;
+  /**
+   * Resolves once the feed's position covers every event committed before the call (a
+   * feed may stop reading while nobody listens). Optional: a feed that always reads omits it.
+   */
+  catchUp?(): Promise<void>;
 }

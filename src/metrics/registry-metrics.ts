@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Queryable } from '../db/client';
+import type { Database, Queryable } from '../db/client';
 
 /**
  * The seed's five registry metrics plus process metrics, in one prom-client registry:
@@ -8,6 +8,7 @@ import type { Queryable } from '../db/client';
  * - agent_registry_reconnections_total                 counter
  * - agent_registry_stale_instances                     gauge, read from the database
  * - agent_registry_heartbeat_duration_seconds{transport} histogram: submit to acknowledgement
+ * - agent_registry_db_statements_total                counter: statements sent to the database (round trips)
  * Counters count this process's work; gauges are the database's (same in every process).
  */
 export class RegistryMetrics {
@@ -25,7 +26,8 @@ export class RegistryMetrics {
   readonly eventsRead: Counter;
   private live: LiveSources = {};
 
-  constructor(db: Queryable, options: { processMetrics?: boolean } = {}) {
+  /** `db`: what the database gauges read; a {@link Database} also gives its statement count. */
+  constructor(db: Queryable & Partial<Pick<Database, 'statementCount'>>, options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     this.registrations = new Counter({
@@ -107,6 +109,17 @@ export class RegistryMetrics {
       registers,
       collect() {
         for (const [endpoint, count] of Object.entries(live().connections?.() ?? {})) this.set({ endpoint }, count);
+      },
+    });
+    let statementsSeen = 0;
+    new Counter({
+      name: 'agent_registry_db_statements_total',
+      help: 'Statements this process sent to the database (each one round trip; the LISTEN connection aside).',
+      registers,
+      collect() {
+        const sent = db.statementCount?.() ?? 0;
+        if (sent > statementsSeen) this.inc(sent - statementsSeen);
+        statementsSeen = sent;
       },
     });
     new Gauge({

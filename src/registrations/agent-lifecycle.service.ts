@@ -95,19 +95,29 @@ export class AgentLifecycleService {
     const capabilities = checkCapabilities(request.capabilities);
     const connectionDetails = checkJsonObject(request.connectionDetails, 'connectionDetails', limits);
     const runtimeConfig = checkJsonObject(request.runtimeConfig, 'runtimeConfig', limits);
-    const result = await registerAgentInstance(this.deps.db, {
-      tenantId,
-      agentId,
-      instanceId,
-      name,
-      capabilities,
-      connectionDetails,
-      runtimeConfig,
-      now: this.deps.clock?.now(),
-    });
+    // the other processes' NOTIFY rides on the registration's own statement when one is due
+    const notify = this.deps.events.claimNotify?.() ?? null;
+    let result;
+    try {
+      result = await registerAgentInstance(this.deps.db, {
+        tenantId,
+        agentId,
+        instanceId,
+        name,
+        capabilities,
+        connectionDetails,
+        runtimeConfig,
+        now: this.deps.clock?.now(),
+        notify,
+      });
+    } catch (error) {
+      // the claimed NOTIFY did not go out: send one for the commits that counted on it
+      if (notify !== null) this.deps.events.written();
+      throw error;
+    }
     this.deps.metrics.registrations.inc({ result: 'success' });
     if (!result.isNew) this.deps.metrics.reconnections.inc();
-    this.deps.events.written();
+    this.deps.events.written(notify !== null);
     return { ...result, instanceId, heartbeatIntervalMs: this.deps.heartbeatIntervalMs };
   }
 

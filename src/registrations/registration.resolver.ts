@@ -1,6 +1,8 @@
-import { Arg, Args, Authorized, Ctx, ID, Query, Resolver, UseMiddleware } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Authorized, Ctx, ID, Info, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { type GraphQLContext, tenantOf } from '../graphql/context';
 import { PageArgs, connectionComplexity, pageRequest } from '../graphql/pagination';
+import { connectionSelection } from '../graphql/selection';
 import { AgentSummaryConnection } from './agent-summary.type';
 import { RegistrationFilter, RegistrationOrder } from './registration.input';
 import { Registration, RegistrationConnection, RegistrationStatus } from './registration.type';
@@ -22,12 +24,14 @@ export class RegistrationResolver {
     @Args(() => PageArgs) page: PageArgs,
     @Arg('tenantId', () => ID, TENANT_ARG) tenantId: string | null,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<RegistrationConnection> {
     return ctx.services.registrations.list(
       tenantOf(ctx, tenantId),
       filter ?? {},
       pageRequest(page, ctx.limits.maxPageSize),
       orderBy ?? undefined,
+      connectionSelection(info),
     );
   }
 
@@ -41,11 +45,14 @@ export class RegistrationResolver {
     @Args(() => PageArgs) page: PageArgs,
     @Arg('tenantId', () => ID, TENANT_ARG) tenantId: string | null,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<RegistrationConnection> {
     return ctx.services.registrations.list(
       tenantOf(ctx, tenantId),
       { agentId, registrationStatus: RegistrationStatus.active },
       pageRequest(page, ctx.limits.maxPageSize),
+      undefined,
+      connectionSelection(info),
     );
   }
 

@@ -2,6 +2,7 @@ import type { Queryable } from '../db/client';
 import { mapErrors } from '../db/errors';
 import type { RegistrationRow } from '../db/registry-sql';
 import { type Page, type PageRequest, toPage } from '../graphql/pagination';
+import type { ConnectionSelection } from '../graphql/selection';
 import { type ScalingRow, toScalingRecommendation } from '../scaling/scaling.service';
 import type { AgentSummary } from './agent-summary.type';
 import { badInput } from '../errors';
@@ -40,23 +41,39 @@ export const toRegistration = (row: RegistrationRow): Registration => ({
   reportedHealthStreak: row.reported_health_streak,
 });
 
-interface SummaryRow {
-  agent_id: string;
-  agent_type: string;
-  configuration_id: string;
-  name: string;
-  enabled: boolean;
-  active: number;
-  stale: number;
-  healthy: number;
-  degraded: number;
-  unhealthy: number;
-  disconnected: number;
-  unknown: number;
-  last_seen_at: Date | null;
-  /** The stored scaling recommendation (null when not computed yet). */
-  scaling: ScalingRow | null;
-}
+/** The column each Registration field reads; a page selects only those of the fields asked for. */
+const FIELD_COLUMNS: Readonly<Record<keyof Registration, string>> = {
+  id: 'r.id',
+  tenantId: 'r.tenant_id',
+  instanceId: 'r.instance_id',
+  agentId: 'm.agent_id',
+  agentType: 'm.agent_type',
+  manifestId: 'r.manifest_id',
+  configurationId: 'r.configuration_id',
+  name: 'r.name',
+  registrationStatus: 'r.registration_status',
+  healthStatus: 'r.health_status',
+  lastHealthCheck: 'r.last_health_check',
+  connectionDetails: 'r.connection_details',
+  runtimeConfig: 'r.runtime_config',
+  capabilities: 'r.capabilities',
+  currentWorkload: 'r.current_workload',
+  reconnectCount: 'r.reconnect_count',
+  registeredAt: 'r.registered_at',
+  deregisteredAt: 'r.deregistered_at',
+  updatedAt: 'r.updated_at',
+  reportedHealth: 'r.reported_health',
+  reportedHealthStreak: 'r.reported_health_streak',
+};
+const FIELDS = Object.keys(FIELD_COLUMNS) as (keyof Registration)[];
+
+/** The filters of {@link RegistrationService.list}, in parameter order, and their columns. */
+const FILTER_COLUMNS: readonly [keyof RegistrationFilter, string][] = [
+  ['agentId', 'm.agent_id'],
+  ['registrationStatus', 'r.registration_status'],
+  ['healthStatus', 'r.health_status'],
+  ['instanceId', 'r.instance_id'],
+];
 
 /** The SQL of each sort field: the column and the type its cursor value is cast back to. */
 const SORT_COLUMNS: Record<RegistrationSortField, { column: string; type: string }> = {
@@ -99,6 +116,113 @@ function decodeSortKey(key: string, order: RegistrationOrder): { value: string; 
   return { value, instanceId: parsed[3] };
 }
 
+const DEFAULT_ORDER: RegistrationOrder = { field: RegistrationSortField.instanceId, direction: SortDirection.asc };
+const isDefaultOrder = (order: RegistrationOrder) =>
+  order.field === RegistrationSortField.instanceId && order.direction === SortDirection.asc;
+
+/** A page selecting every field, with its total (callers that are not a GraphQL operation). */
+const EVERYTHING: ConnectionSelection = { totalCount: true, nodeFields: new Set(FIELDS) };
+
+const keyOfRegistration = (r: Registration) => r.instanceId;
+
+/** A page's row: the selected fields under their GraphQL names (the total and the sort key when asked for). */
+type PageRow = Registration & { total_count: number; sortKey?: string };
+
+/**
+ * Statement texts by shape (filters present, cursor or not, order, fields, total or not),
+ * each with a name so that PostgreSQL plans it once per connection. The texts hold no
+ * values, so the shapes are few; past {@link MAX_NAMED_SHAPES} a shape runs unnamed.
+ */
+const pageQueries = new Map<string, { text: string; name: string | undefined }>();
+const MAX_NAMED_SHAPES = 200;
+
+/**
+ * The statement of one page of {@link RegistrationService.list} (exported for the bench,
+ * which runs the same SQL through pgbench): only the filters given, the cursor if any, in
+ * `order` (keyset on the sort column and instanceId, unique per tenant).
+ */
+export function registrationPageQuery(
+  tenantId: string,
+  filter: RegistrationFilter,
+  page: PageRequest,
+  selection: ConnectionSelection,
+  order: RegistrationOrder = DEFAULT_ORDER,
+): { text: string; name: string | undefined; params: unknown[] } {
+  const params: unknown[] = [tenantId];
+  const conditions = ['r.tenant_id = $1'];
+  for (const [key, column] of FILTER_COLUMNS) {
+    const value = filter[key];
+    if (value === undefined || value === null) continue;
+    params.push(value);
+    conditions.push(`${column} = $${params.length}`);
+  }
+  if (filter.instanceIdContains) {
+    params.push(`%${filter.instanceIdContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    conditions.push(`r.instance_id ilike $${params.length} escape '\\'`);
+  }
+  const sort = SORT_COLUMNS[order.field];
+  const desc = order.direction === SortDirection.desc;
+  let after = '';
+  if (page.afterKey !== null) {
+    const position = decodeSortKey(page.afterKey, order);
+    if (isDefaultOrder(order)) {
+      params.push(position.instanceId);
+      after = ` and r.instance_id > $${params.length}`;
+    } else {
+      params.push(position.value, position.instanceId);
+      after = ` and (${sort.column}, r.instance_id) ${desc ? '<' : '>'} ($${params.length - 1}::${sort.type}, $${params.length}::text)`;
+    }
+  }
+  params.push(page.limit + 1);
+  return { ...pageQuery(conditions.join(' and '), after, `$${params.length}`, selection, order), params };
+}
+
+/**
+ * One page in one statement. With the total: the count and the page joined laterally, so
+ * the count is one row even when the page is empty (then its page columns are null); the
+ * page keeps its top-N sort (a `count(*) over ()` would sort every matching row).
+ */
+function pageQuery(where: string, after: string, limit: string, selection: ConnectionSelection, order: RegistrationOrder) {
+  const fields = FIELDS.filter((f) => f === 'instanceId' || selection.nodeFields.has(f));
+  const key = `${where}|${after}|${limit}|${fields.join(',')}|${selection.totalCount}|${order.field}|${order.direction}`;
+  let query = pageQueries.get(key);
+  if (!query) {
+    const sort = SORT_COLUMNS[order.field];
+    const direction = order.direction === SortDirection.desc ? 'desc' : 'asc';
+    // the cursor of another order carries the sort value as PostgreSQL text (full timestamp precision)
+    const sortKey = isDefaultOrder(order) ? '' : `, (${sort.column})::text as "sortKey"`;
+    const columns = fields.map((f) => `${FIELD_COLUMNS[f]} as "${f}"`).join(', ') + sortKey;
+    const from = 'from mcp.agent_registrations r join mcp.agent_manifests m on m.id = r.manifest_id';
+    const rows = `select ${columns} ${from} where ${where}${after} order by ${sort.column} ${direction}, r.instance_id ${direction} limit ${limit}`;
+    const text = selection.totalCount
+      ? `select t.total_count, p.* from (select count(*)::int as total_count ${from} where ${where}) t
+         left join lateral (${rows}) p on true`
+      : rows;
+    const name = pageQueries.size < MAX_NAMED_SHAPES ? `registrations_page_${pageQueries.size}` : undefined;
+    query = { text, name };
+    if (name) pageQueries.set(key, query);
+  }
+  return query;
+}
+
+interface SummaryRow {
+  agent_id: string;
+  agent_type: string;
+  configuration_id: string;
+  name: string;
+  enabled: boolean;
+  active: number;
+  stale: number;
+  healthy: number;
+  degraded: number;
+  unhealthy: number;
+  disconnected: number;
+  unknown: number;
+  last_seen_at: Date | null;
+  /** The stored scaling recommendation (null when not computed yet). */
+  scaling: ScalingRow | null;
+}
+
 /** Read side of the registrations of one tenant. Writes go through AgentLifecycleService. */
 export class RegistrationService {
   constructor(private readonly db: Queryable) {}
@@ -106,54 +230,31 @@ export class RegistrationService {
   /**
    * One page of the tenant's registrations matching every filter, in `order` (default:
    * instanceId ascending). Keyset paging on (sort column, instanceId): instanceId is unique
-   * per tenant, so cursors stay stable as rows change. The cursor carries the sort value as
-   * PostgreSQL text (full timestamp precision) and is refused under another order.
+   * per tenant, so cursors stay stable as rows change; a cursor carries the sort value and
+   * is refused under another order. One statement per page: the rows (only the columns of
+   * the fields selected) and, when selected, the total over every page, as a named
+   * statement per shape (see {@link pageQuery}).
    */
   async list(
     tenantId: string,
     filter: RegistrationFilter,
     page: PageRequest,
-    order: RegistrationOrder = { field: RegistrationSortField.instanceId, direction: SortDirection.asc },
+    order: RegistrationOrder = DEFAULT_ORDER,
+    selection: ConnectionSelection = EVERYTHING,
   ): Promise<Page<Registration>> {
-    const sort = SORT_COLUMNS[order.field];
-    const desc = order.direction === SortDirection.desc;
-    const after = page.afterKey === null ? null : decodeSortKey(page.afterKey, order);
+    const query = registrationPageQuery(tenantId, filter, page, selection, order);
     return mapErrors(async () => {
-      const where = `r.tenant_id = $1
-        and ($2::text is null or m.agent_id = $2)
-        and ($3::mcp.registration_status is null or r.registration_status = $3)
-        and ($4::mcp.health_status is null or r.health_status = $4)
-        and ($5::text is null or r.instance_id = $5)
-        and ($6::text is null or r.instance_id ilike $6 escape '\\')`;
-      const params = [
-        tenantId,
-        filter.agentId ?? null,
-        filter.registrationStatus ?? null,
-        filter.healthStatus ?? null,
-        filter.instanceId ?? null,
-        filter.instanceIdContains ? `%${filter.instanceIdContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
-      ];
-      const direction = desc ? 'desc' : 'asc';
-      const rows = await this.db.query<RegistrationRow & { sort_key: string }>(
-        `${SELECT.replace('select ', `select (${sort.column})::text as sort_key, `)}
-         where ${where}
-           and ($7::text is null or (${sort.column}, r.instance_id) ${desc ? '<' : '>'} ($7::${sort.type}, $8::text))
-         order by ${sort.column} ${direction}, r.instance_id ${direction} limit $9`,
-        [...params, after?.value ?? null, after?.instanceId ?? null, page.limit + 1],
-      );
-      const [{ count }] = await this.db.query<{ count: number }>(
-        `select count(*)::int as count from mcp.agent_registrations r
-         join mcp.agent_manifests m on m.id = r.manifest_id where ${where}`,
-        params,
-      );
-      const keys = new Map(rows.map((row) => [row.instance_id, row.sort_key]));
-      return toPage(rows.map(toRegistration), page, count, (r) =>
-        order.field === RegistrationSortField.instanceId && !desc
-          ? r.instanceId // the original cursor format: cursors of the default order stay valid
-          : JSON.stringify([order.field, order.direction, keys.get(r.instanceId), r.instanceId]),
-      );
+      const rows = await this.db.query<PageRow>(query.text, query.params, query.name);
+      const keyOf = isDefaultOrder(order)
+        ? keyOfRegistration // the original cursor format: cursors of the default order stay valid
+        : (r: PageRow) => JSON.stringify([order.field, order.direction, r.sortKey, r.instanceId]);
+      if (!selection.totalCount) return toPage(rows, page, 0, keyOf);
+      // the total comes on every row, and alone (with a null page row) when the page is empty
+      const totalCount = rows[0].total_count;
+      return toPage(rows[0].instanceId === null ? [] : rows, page, totalCount, keyOf);
     });
   }
+
 
   /** One registration of the tenant by instanceId, or null. */
   async findByInstance(tenantId: string, instanceId: string): Promise<Registration | null> {

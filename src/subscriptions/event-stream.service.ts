@@ -51,6 +51,8 @@ export class EventStreamService {
       since = await positionOf(this.deps.db, tenantId, request.since);
       if (!since) throw badInput(`since: event ${request.since} is not in this tenant's event log (unknown or pruned)`, 'since');
     }
+    // "live" starts at the feed's position: make it current first
+    await this.deps.feed.catchUp?.();
     const stream: EventSubscription = new EventSubscription({
       feed: this.deps.feed,
       db: this.deps.db,

@@ -4,7 +4,7 @@ import { compareEvents } from '../events/event-rows';
 import type { EventFeed, LogPosition, RegistryEvent } from '../events/types';
 
 /** The live feed a subscription listens to, and how far it has delivered. */
-export interface PositionedFeed extends Pick<EventFeed, 'subscribe'> {
+export interface PositionedFeed extends Pick<EventFeed, 'subscribe' | 'catchUp'> {
   readonly position: LogPosition | null;
 }
 

@@ -147,6 +147,28 @@ describe('registrations', () => {
       expect(active.data?.activeInstances.nodes.map((n: { instanceId: string }) => n.instanceId)).not.toContain('p-07');
     });
 
+    it('a page reads only what the operation selects: fragments, no totalCount, an empty last page with its total', async () => {
+      const fields = await h.run(
+        t.viewer,
+        `query ($agentId: String!) {
+          activeInstances(agentId: $agentId, first: 2) { ...Page }
+        }
+        fragment Page on RegistrationConnection { pageInfo { hasNextPage endCursor } nodes { ... on Registration { healthStatus } agentId } }`,
+        { agentId: agent },
+      );
+      expect(fields.errors).toBeUndefined();
+      const connection = fields.data!.activeInstances as { nodes: unknown[]; pageInfo: { hasNextPage: boolean; endCursor: string } };
+      expect(connection.nodes).toEqual([
+        { healthStatus: 'healthy', agentId: agent },
+        { healthStatus: 'healthy', agentId: agent },
+      ]);
+      expect(connection.pageInfo.hasNextPage).toBe(true);
+      const all = await h.run(t.viewer, op('ActiveInstances'), { agentId: agent, first: 50 });
+      const last = all.data!.activeInstances.pageInfo.endCursor;
+      const beyond = await h.run(t.viewer, op('ActiveInstances'), { agentId: agent, first: 5, after: last });
+      expect(beyond.data?.activeInstances).toMatchObject({ totalCount: 22, nodes: [], pageInfo: { hasNextPage: false, endCursor: null } });
+    });
+
     it('agentSummaries counts active instances by health and says when the agent was last seen', async () => {
       const result = await h.run(t.viewer, op('AgentSummaries'), { first: 50 });
       const summary = result.data?.agentSummaries.nodes.find((s: { agentId: string }) => s.agentId === agent);

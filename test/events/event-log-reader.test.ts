@@ -200,6 +200,33 @@ describe('EventLogReader', () => {
     },
   );
 
+  postgresOnly('counts NOTIFYs on a LISTEN connection')(
+    'a claimed NOTIFY leaves with the write that carried it, and stands in for one waiting on the throttle',
+    async () => {
+      const tenantId = await createTenant(database.db);
+      const listener = await connect();
+      const payloads: string[] = [];
+      listener.on('notification', (message) => payloads.push(message.payload ?? ''));
+      await listener.query('listen registry_events');
+      const reader = await startReader(database.db, { throttleMs: 60_000 });
+      const channel = reader.claimNotify();
+      expect(channel).toBe('registry_events');
+      // due again only after the throttle: the next write carries none
+      expect(reader.claimNotify()).toBeNull();
+      await registerAgentInstance(database.db, { tenantId, agentId: agentId(), instanceId: 'i-1', notify: channel });
+      reader.written(true);
+      // a plain write now waits on the throttle; the next claim takes its place
+      reader.written();
+      const again = reader.claimNotify();
+      expect(again).toBe('registry_events');
+      await registerAgentInstance(database.db, { tenantId, agentId: agentId(), instanceId: 'i-2', notify: again });
+      reader.written(true);
+      await database.db.query(`select pg_notify('registry_events', 'sentinel')`);
+      await eventually(() => payloads.includes('sentinel'));
+      expect(payloads).toEqual(['', '', 'sentinel']);
+    },
+  );
+
   postgresOnly('kills a backend with pg_terminate_backend')(
     'reconnects its LISTEN connection after the database drops it and loses nothing',
     async () => {
