@@ -52,8 +52,8 @@ export function defaultDashboardDir(): string {
 }
 
 /**
- * Serves the built dashboard under `/dashboard` over plain node:http (it works as an
- * express middleware too): `index.html` for `/dashboard` and `/dashboard/` with
+ * Serves the built dashboard under `/dashboard` over plain node:http (the router's
+ * fallback for paths under a prefix): `index.html` for `/dashboard` and `/dashboard/` with
  * `Cache-Control: no-cache`, the hashed files under `/dashboard/assets/` as immutable,
  * every response with the strict CSP. The files are read once, at start-up; when the
  * build is missing, `/dashboard` answers 503 saying how to build it.
