@@ -125,6 +125,8 @@ const EVERYTHING: ConnectionSelection = { totalCount: true, nodeFields: new Set(
 
 const keyOfRegistration = (r: Registration) => r.instanceId;
 
+const ALWAYS_SELECTED: ReadonlySet<keyof Registration> = new Set(['instanceId', 'id', 'tenantId']);
+
 /** A page's row: the selected fields under their GraphQL names (the total and the sort key when asked for). */
 type PageRow = Registration & { total_count: number; sortKey?: string };
 
@@ -183,7 +185,9 @@ export function registrationPageQuery(
  * page keeps its top-N sort (a `count(*) over ()` would sort every matching row).
  */
 function pageQuery(where: string, after: string, limit: string, selection: ConnectionSelection, order: RegistrationOrder) {
-  const fields = FIELDS.filter((f) => f === 'instanceId' || selection.nodeFields.has(f));
+  // instanceId for the cursor; id and tenantId for field resolvers of Registration that
+  // look things up by them (circuit), whether or not the operation selects them itself
+  const fields = FIELDS.filter((f) => ALWAYS_SELECTED.has(f) || selection.nodeFields.has(f));
   const key = `${where}|${after}|${limit}|${fields.join(',')}|${selection.totalCount}|${order.field}|${order.direction}`;
   let query = pageQueries.get(key);
   if (!query) {
