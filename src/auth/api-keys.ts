@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Queryable } from '../db/client';
+import { mapErrors } from '../db/errors';
 import type { ApiKeyRole } from '../generated/prisma/enums';
 
 /** What an API key may do (the enum `mcp.api_key_role`). See README, "Authentication and roles". */
@@ -96,9 +97,12 @@ export class Authenticator {
   }
 
   private async lookup(hash: string, now: number): Promise<Principal | null> {
-    const [row] = await this.db.query<{ id: string; name: string; role: Role; tenant_id: string | null }>(
-      `select id, name, role, tenant_id from mcp.api_keys where key_hash = $1 and revoked_at is null`,
-      [hash],
+    // mapped here: a lookup while the database is down is UNAVAILABLE on every transport
+    const [row] = await mapErrors(() =>
+      this.db.query<{ id: string; name: string; role: Role; tenant_id: string | null }>(
+        `select id, name, role, tenant_id from mcp.api_keys where key_hash = $1 and revoked_at is null`,
+        [hash],
+      ),
     );
     const principal = row ? { keyId: row.id, keyName: row.name, role: row.role, tenantId: row.tenant_id } : null;
     if (this.cache.size > 10_000) this.cache.clear();

@@ -80,7 +80,9 @@ function formatWith(logger: Logger, requestIds: WeakMap<object, string>) {
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
 
     if (original instanceof AppError) {
-      return { ...base, message: original.message, extensions: { ...original.extensions, code: original.code } };
+      // extensions.http is Apollo's instruction for the status, not for the client
+      const { http: _http, ...extensions } = original.extensions;
+      return { ...base, message: original.message, extensions: { ...extensions, code: original.code } };
     }
     if (original instanceof ArgumentValidationError) {
       const problems = flattenValidationErrors(original.extensions.validationErrors);

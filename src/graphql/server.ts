@@ -7,7 +7,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Handler } from '../http/router';
 import { sendJson } from '../http/respond';
 import { bearerToken } from '../auth/api-keys';
-import { ErrorCode } from '../errors';
+import { AppError, ErrorCode } from '../errors';
 import { complexityLimitPlugin } from './complexity.plugin';
 import { type ApiLimits, type ApiServices, type GraphQLContext, createContext } from './context';
 import type { createFormatError } from './format-error';
@@ -74,7 +74,6 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler {
     if (method !== 'GET' && method !== 'HEAD') {
       const raw = await readBody(req, maxBodyBytes);
       if (raw === null) {
-        res.setHeader('connection', 'close');
         return sendJson(res, 413, errorBody(`the request body exceeds the maximum of ${maxBodyBytes} bytes`, { limit: 'bodyBytes', max: maxBodyBytes }));
       }
       const contentType = req.headers['content-type'] ?? '';
@@ -102,7 +101,15 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler {
       context: async () => {
         const header = req.headers.authorization;
         if (header === undefined || header.trim() === '') return createContext(services, limits, null, requestId);
-        const principal = await services.auth.authenticate(bearerToken(header));
+        let principal: Awaited<ReturnType<typeof services.auth.authenticate>>;
+        try {
+          principal = await services.auth.authenticate(bearerToken(header));
+        } catch (error) {
+          // Apollo answers a failed context with HTTP 500: a coded error (UNAVAILABLE while
+          // the database is down) keeps its code and the status of any other operation error
+          if (error instanceof AppError) throw new AppError(error.code, error.message, { ...error.extensions, http: { status: 200 } });
+          throw error;
+        }
         if (!principal) {
           throw new GraphQLError('the API key is invalid or revoked; send Authorization: Bearer <key>', {
             extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
@@ -123,11 +130,15 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler {
   };
 }
 
-/** The body, or null when it is larger than `max` bytes (the rest is not read). */
+/**
+ * The body, or null when it is larger than `max` bytes. The rest of a body that is too
+ * large is read and dropped, so that the client, still sending, gets to read the 413 (a
+ * connection closed under it is an EPIPE); past 16 × `max` the connection is cut.
+ */
 function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) {
-    req.resume();
+    discard(req, 0, max * 16);
     return Promise.resolve(null);
   }
   return new Promise((resolve, reject) => {
@@ -137,16 +148,28 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null
       size += chunk.length;
       if (size > max) {
         req.off('data', onData);
-        req.resume();
+        req.off('end', onEnd);
+        discard(req, size, max * 16);
         resolve(null);
         return;
       }
       chunks.push(chunk);
     };
+    const onEnd = () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     req.on('data', onData);
-    req.once('end', () => resolve(size > max ? null : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+    req.once('end', onEnd);
     req.once('error', reject);
   });
+}
+
+/** Reads and drops the rest of a request, cutting the connection past `cap` bytes in all. */
+function discard(req: http.IncomingMessage, seen: number, cap: number): void {
+  let total = seen;
+  req.on('data', (chunk: Buffer) => {
+    total += chunk.length;
+    if (total > cap) req.destroy();
+  });
+  req.resume();
 }
 
 function errorBody(message: string, extensions: Record<string, unknown> = {}) {
