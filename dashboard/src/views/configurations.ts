@@ -28,12 +28,16 @@ export function configurationsView(context: ViewContext): View {
   const list = h('div', { class: 'configurations' });
   const element = h('section', { class: 'view', 'aria-labelledby': 'configurations-title' }, h('h1', { id: 'configurations-title' }, 'Configurations'), list);
   const editing = new Set<string>();
+  // the last "Saved" line per configuration: a reload after the save's own
+  // configuration_changed event rebuilds the card, and the line must survive it
+  const notes = new Map<string, string>();
 
   const card = (config: ConfigurationFieldsFragment): HTMLElement => {
     const prefix = `cfg-${config.agentId}`;
     let base = config; // the values (and version) this form was read at
     const inputs = new Map<Editable, HTMLInputElement | HTMLTextAreaElement>();
     const message = h('p', { class: 'message', role: 'status' });
+    message.textContent = notes.get(config.id) ?? '';
     const version = h('span', { class: 'version' }, `version ${config.version}`);
     const enabled = h('span', { class: `tag ${config.enabled ? 'on' : 'off'}` }, config.enabled ? 'enabled' : 'disabled');
     const fill = (values: ConfigurationFieldsFragment) => {
@@ -58,6 +62,9 @@ export function configurationsView(context: ViewContext): View {
     const reload = h('button', { type: 'button', hidden: true, 'data-action': 'reload' }, 'Reload');
 
     const submit = async (input: Omit<UpdateConfigurationInput, 'id' | 'expectedVersion'>) => {
+      // no reload replaces this card while its save is in flight
+      editing.add(config.id);
+      notes.delete(config.id);
       save.disabled = toggle.disabled = true;
       message.className = 'message';
       message.textContent = 'Saving…';
@@ -67,8 +74,9 @@ export function configurationsView(context: ViewContext): View {
         });
         base = updateConfiguration;
         fill(base);
-        editing.delete(config.id);
         message.textContent = `Saved (version ${base.version}).`;
+        notes.set(config.id, message.textContent);
+        editing.delete(config.id);
       } catch (error) {
         if (error instanceof ApiError && error.code === 'CONFLICT') {
           // show what is stored now; the user's edits stay in the form until they reload
@@ -97,6 +105,7 @@ export function configurationsView(context: ViewContext): View {
           message.textContent = `Not saved: ${error.message}`;
         } else {
           message.textContent = '';
+          editing.delete(config.id);
           context.fail(error);
         }
       } finally {
