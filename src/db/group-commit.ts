@@ -1,0 +1,84 @@
+import { AppError, ErrorCode } from '../errors';
+
+export interface GroupCommitOptions<R> {
+  /** Most items in one statement. Default 2000. */
+  maxBatch?: number;
+  /** Called with the size of every batch written or failed (a metric). */
+  onBatch?: (size: number) => void;
+  /** Called with the results of every batch that committed. */
+  onWritten?: (results: R[]) => void;
+  /** Called with the cause when a batch could not be written (its items fail with UNAVAILABLE). */
+  onError?: (error: unknown) => void;
+}
+
+interface Pending<I, R> {
+  item: I;
+  resolve: (result: R) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: the first item on an idle writer is written at once; while a write is in
+ * flight, arrivals queue, and the next write takes them all (up to `maxBatch`) in one
+ * statement (`write`, which returns one result per item, in order). An item's promise
+ * settles only after its batch committed, so an acknowledgement always means "stored"; when
+ * a batch fails, nothing of it was stored and every item in it fails with UNAVAILABLE
+ * (`what` names them in the message). Heartbeats and outcome reports are written this way.
+ */
+export class GroupCommitWriter<I, R> {
+  private queue: Pending<I, R>[] = [];
+  private writing: Promise<void> | null = null;
+  private closed = false;
+  private readonly maxBatch: number;
+
+  constructor(
+    private readonly what: string,
+    private readonly write: (items: I[]) => Promise<R[]>,
+    private readonly options: GroupCommitOptions<R> = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 2000;
+  }
+
+  /** Queues an item; resolves with its result after its batch committed. */
+  submit(item: I): Promise<R> {
+    if (this.closed) {
+      return Promise.reject(new AppError(ErrorCode.UNAVAILABLE, 'the registry is shutting down'));
+    }
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.writing) this.writing = this.drain();
+    });
+  }
+
+  /** Waits until every item submitted so far is written (or failed). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  /** Refuses new items and flushes the queued ones. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          const results = await this.write(batch.map((p) => p.item));
+          batch.forEach((p, i) => p.resolve(results[i]));
+          this.options.onBatch?.(batch.length);
+          this.options.onWritten?.(results);
+        } catch (error) {
+          const failure = new AppError(ErrorCode.UNAVAILABLE, `${this.what} could not be stored; retry`);
+          batch.forEach((p) => p.reject(failure));
+          this.options.onBatch?.(batch.length);
+          this.options.onError?.(error);
+        }
+      }
+    } finally {
+      this.writing = null;
+    }
+  }
+}
