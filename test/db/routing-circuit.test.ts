@@ -243,4 +243,33 @@ describe('circuit breaking in SQL', () => {
       for (const client of connections) client.release();
     }
   });
+
+  postgresOnly('per-transaction scan counters are PostgreSQL statistics')(
+    'a batch finds each report’s registration by its key, whatever the statistics say: no scan of an agent’s registrations',
+    async () => {
+      // a fresh table: autovacuum has not analyzed it, so the planner has no statistics (the
+      // first version then read every active registration through the status index, per batch)
+      const { tenantId, ids } = await setup(400);
+      const now = new Date();
+      const items = ids.slice(0, 20).map((instanceId, i) => ({
+        tenantId,
+        instanceId,
+        outcome: (i % 4 === 0 ? 'failure' : 'success') as InstanceOutcome,
+      }));
+      const read = await t.db.transaction(async (tx) => {
+        const results = await reportInstanceOutcomes(tx, items, POLICY, now);
+        expect(results.map((r) => r.result)).toEqual(items.map(() => 'recorded'));
+        // this transaction's own counters: rows read by sequential scans of the table, and
+        // index entries read through each of its indexes
+        const [row] = await tx.query<{ seq: string; key: string; status: string }>(
+          `select pg_stat_get_xact_tuples_returned('mcp.agent_registrations'::regclass) as seq,
+                  pg_stat_get_xact_tuples_returned('mcp.agent_registrations_tenant_id_instance_id_key'::regclass) as key,
+                  pg_stat_get_xact_tuples_returned('mcp.agent_registrations_tenant_manifest_status_idx'::regclass) as status`,
+        );
+        return { seq: Number(row.seq), key: Number(row.key), status: Number(row.status) };
+      });
+      expect(read).toEqual({ seq: 0, key: expect.any(Number), status: 0 });
+      expect(read.key).toBeGreaterThanOrEqual(20);
+    },
+  );
 });
