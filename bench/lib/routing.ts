@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import { AgentClient } from '../../src/client';
 import { connectFleet, heartbeatClosedLoop, heartbeatFixedRate } from './agents-load';
 import { httpFixedRate } from './http-load';
 import { pgbench } from './pgbench';
@@ -125,61 +126,103 @@ export async function scenarioPicks(o: RoutingBenchOptions): Promise<BenchRow[]>
   return rows;
 }
 
+/** Sends `rate` reports per second for `seconds`, evenly spread, through `report`; latency per report. */
+async function reportAtRate(
+  rate: number,
+  seconds: number,
+  report: (i: number) => Promise<boolean>,
+): Promise<{ perSecond: number; p99: number; failed: number }> {
+  const total = rate * seconds;
+  const latencies: number[] = [];
+  let failed = 0;
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  let sent = 0;
+  while (sent < total && performance.now() - started < (seconds + 30) * 1000) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+    for (; sent < due; sent++) {
+      const at = performance.now();
+      inflight.push(
+        report(sent).then((ok) => {
+          if (ok) latencies.push(performance.now() - at);
+          else failed++;
+        }),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await Promise.all(inflight);
+  const elapsed = (performance.now() - started) / 1000;
+  return { perSecond: latencies.length / elapsed, p99: percentile(latencies, 99), failed };
+}
+
 /**
  * Heartbeats (closed loop over the agent sockets) alone, then with 5,000 outcome reports/s
- * (agent.report_outcome on other sockets, 1 % failures) alongside: the second rate over the first.
+ * alongside (1 % failures), sent two ways: the target row as callers send them through the
+ * TypeScript client (10 callers at 500/s; the client puts the reports made while its
+ * previous message was in flight into the next `agent.report_outcomes`), and, for
+ * comparison, one `agent.report_outcome` message per report over 500 sockets.
  */
 export async function scenarioOutcomes(o: RoutingBenchOptions): Promise<BenchRow[]> {
   const wsUrl = `${o.url.replace('http', 'ws')}/agents`;
-  // a socket handles its requests one after the other, each acknowledged after its batch
-  // committed: 500 reporting sockets keep 5,000/s in flight with batches up to ~100 ms
-  o.log(`outcomes: connecting ${o.agents} heartbeating agents and 500 reporters`);
+  const RATE = 5000;
+  const CALLERS = 10;
+  o.log(`outcomes: connecting ${o.agents} heartbeating agents, ${CALLERS} client callers and 500 single-report sockets`);
   const fleet = await connectFleet(wsUrl, o.agentKey, o.agents, { agentId: 'bench-outcome-target', prefix: 'target' });
-  const reporters = await connectFleet(wsUrl, o.agentKey, 500, { agentId: 'bench-outcome-reporter', prefix: 'reporter' });
+  const singles = await connectFleet(wsUrl, o.agentKey, 500, { agentId: 'bench-outcome-reporter', prefix: 'reporter' });
+  const callers = Array.from(
+    { length: CALLERS },
+    (_, i) => new AgentClient({ url: wsUrl, apiKey: o.agentKey, agentId: 'bench-outcome-caller', instanceId: `caller-${i}`, requestTimeoutMs: 30_000 }),
+  );
+  await Promise.all(callers.map((c) => c.start()));
+  const target = () => `target-${Math.floor(Math.random() * o.agents)}`;
+  const outcome = () => (Math.random() < 0.01 ? 'failure' : 'success');
   try {
     o.log('outcomes: heartbeats alone (closed loop)');
     const alone = await heartbeatClosedLoop(fleet.connections, o.seconds);
-    o.log('outcomes: heartbeats with 5,000 reports/s');
-    const rate = 5000;
-    const total = rate * o.seconds;
-    const latencies: number[] = [];
-    let failed = 0;
-    const reporting = (async () => {
-      const started = performance.now();
-      const inflight: Promise<void>[] = [];
-      let sent = 0;
-      while (sent < total && performance.now() - started < (o.seconds + 30) * 1000) {
-        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
-        for (; sent < due; sent++) {
-          const conn = reporters.connections[sent % reporters.connections.length];
-          const target = `target-${Math.floor(Math.random() * o.agents)}`;
-          const outcome = Math.random() < 0.01 ? 'failure' : 'success';
-          inflight.push(
-            conn.request('agent.report_outcome', { instance_id: target, outcome }).then((r) => {
-              if (r.ok) latencies.push(r.ms);
-              else failed++;
-            }),
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      await Promise.all(inflight);
-      return (performance.now() - started) / 1000;
-    })();
-    const [withReports, elapsed] = await Promise.all([heartbeatClosedLoop(fleet.connections, o.seconds), reporting]);
-    const ratio = withReports.perSecond / alone.perSecond;
+    o.log(`outcomes: heartbeats with ${RATE} reports/s through the client (${CALLERS} callers)`);
+    const [batched, viaClient] = await Promise.all([
+      heartbeatClosedLoop(fleet.connections, o.seconds),
+      reportAtRate(RATE, o.seconds, (i) =>
+        callers[i % CALLERS].reportOutcome(target(), outcome()).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    ]);
+    o.log(`outcomes: heartbeats alone again, then with ${RATE} single-report messages/s`);
+    const alone2 = await heartbeatClosedLoop(fleet.connections, o.seconds);
+    const [unbatched, viaSingles] = await Promise.all([
+      heartbeatClosedLoop(fleet.connections, o.seconds),
+      reportAtRate(RATE, o.seconds, (i) =>
+        singles.connections[i % singles.connections.length]
+          .request('agent.report_outcome', { instance_id: target(), outcome: outcome() })
+          .then((r) => r.ok),
+      ),
+    ]);
+    const ratio = batched.perSecond / alone.perSecond;
+    const ratio2 = unbatched.perSecond / alone2.perSecond;
     return [
       {
-        scenario: `heartbeats with 5,000 outcome reports/s (${o.agents} agents, closed loop)`,
-        figure: `${round(withReports.perSecond)} acks/s p99 ${round(withReports.p99)} ms; reports ${round(latencies.length / elapsed)}/s p99 ${round(percentile(latencies, 99))} ms, failed ${failed}`,
+        scenario: `heartbeats with 5,000 outcome reports/s (${o.agents} agents, closed loop; reports from ${CALLERS} callers through the TypeScript client)`,
+        figure: `${round(batched.perSecond)} acks/s p99 ${round(batched.p99)} ms; reports ${round(viaClient.perSecond)}/s p99 ${round(viaClient.p99)} ms, failed ${viaClient.failed}`,
         baseline: `${round(alone.perSecond)} acks/s p99 ${round(alone.p99)} ms (heartbeats alone)`,
         ratio: round(ratio, 2),
         target: '≥ 0.90',
-        pass: ratio >= 0.9 && failed === 0 && withReports.failed === 0,
+        pass: ratio >= 0.9 && viaClient.failed === 0 && batched.failed === 0,
+      },
+      {
+        scenario: `heartbeats with 5,000 outcome reports/s (${o.agents} agents; one agent.report_outcome message per report, 500 sockets)`,
+        figure: `${round(unbatched.perSecond)} acks/s p99 ${round(unbatched.p99)} ms; reports ${round(viaSingles.perSecond)}/s p99 ${round(viaSingles.p99)} ms, failed ${viaSingles.failed}`,
+        baseline: `${round(alone2.perSecond)} acks/s p99 ${round(alone2.p99)} ms (heartbeats alone)`,
+        ratio: round(ratio2, 2),
+        target: 'informational',
+        pass: null,
       },
     ];
   } finally {
-    await reporters.close();
+    await Promise.all(callers.map((c) => c.close()));
+    await singles.close();
     await fleet.close();
   }
 }

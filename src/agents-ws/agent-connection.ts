@@ -7,7 +7,7 @@ import { AppError, ErrorCode, conflict } from '../errors';
 import type { Logger } from '../logger';
 import type { AgentLifecycleService } from '../registrations/agent-lifecycle.service';
 import type { RoutingService } from '../routing/routing.service';
-import { pickOverSocket, reportOutcomeOverSocket } from '../routing/routing.socket';
+import { pickOverSocket, reportOutcomeOverSocket, reportOutcomesOverSocket } from '../routing/routing.socket';
 import { loadAgentConfiguration } from './configuration';
 import { authFailed, invalidMessage, invalidParams, methodNotFound, rateLimited, toErrorBody } from './errors';
 import { type ClientFrame, echoableId, parseFrame } from './messages';
@@ -153,6 +153,9 @@ export class AgentConnection {
       case Method.ReportOutcome:
         if (!this.ctx.routing) break;
         return this.authenticated().then((p) => reportOutcomeOverSocket(this.ctx.routing!, p.tenantId, params));
+      case Method.ReportOutcomes:
+        if (!this.ctx.routing) break;
+        return this.authenticated().then((p) => reportOutcomesOverSocket(this.ctx.routing!, p.tenantId, params));
     }
     return Promise.reject(methodNotFound(method));
   }

@@ -23,6 +23,8 @@ export const Method = {
   Pick: 'agent.pick',
   /** Routing: how a request sent to an instance went (circuit breaking). */
   ReportOutcome: 'agent.report_outcome',
+  /** Routing: several outcomes in one message (a caller that routes many requests). */
+  ReportOutcomes: 'agent.report_outcomes',
 } as const;
 export type Method = (typeof Method)[keyof typeof Method];
 

@@ -13,7 +13,13 @@ import {
   type RegisterResult,
   WsErrorCode,
 } from '../agents-ws/protocol';
-import type { PickParams, PickResultMessage, ReportOutcomeParams, ReportOutcomeResult } from '../routing/routing.socket';
+import type {
+  PickParams,
+  PickResultMessage,
+  ReportOutcomeParams,
+  ReportOutcomeResult,
+  ReportOutcomesResult,
+} from '../routing/routing.socket';
 import { type BackoffOptions, backoffDelay } from './backoff';
 
 export interface AgentClientOptions {
@@ -42,6 +48,9 @@ export interface AgentClientOptions {
 }
 
 /** An error reply of the registry. `dataCode` is the catalogue code, e.g. NOT_REGISTERED. */
+/** Most reports the client puts in one `agent.report_outcomes` message (the server's limit). */
+const MAX_OUTCOMES_PER_MESSAGE = 500;
+
 export class AgentRequestError extends Error {
   readonly code: number;
   readonly dataCode: string;
@@ -101,6 +110,13 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
   private intervalMs = 15_000;
   private attempt = 0;
   private seq = 0;
+  /** Outcome reports waiting for the next `agent.report_outcomes` message. */
+  private outcomes: Array<{
+    report: ReportOutcomeParams;
+    resolve: (result: ReportOutcomeResult) => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  private reportingOutcomes = false;
   private closing = false;
   private readonly pending = new Map<string, Pending>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -165,9 +181,52 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     return this.request<PickResultMessage>(Method.Pick, { ...params });
   }
 
-  /** Reports how a request sent to an instance went (`agent.report_outcome`); resolves once stored. */
+  /**
+   * Reports how a request sent to an instance went; resolves once stored. Group commit on the
+   * client's side: reports made while one message is in flight (or in the same tick) go out
+   * together in the next `agent.report_outcomes` message (at most 500), so a caller that
+   * routes thousands of requests a second sends a few messages, not one per request. If the
+   * server refuses a whole message as bad input, its reports are sent again one by one
+   * (`agent.report_outcome`), so that only the bad one fails.
+   */
   reportOutcome(instanceId: string, outcome: ReportOutcomeParams['outcome']): Promise<ReportOutcomeResult> {
-    return this.request<ReportOutcomeResult>(Method.ReportOutcome, { instance_id: instanceId, outcome });
+    return new Promise<ReportOutcomeResult>((resolve, reject) => {
+      this.outcomes.push({ report: { instance_id: instanceId, outcome }, resolve, reject });
+      if (!this.reportingOutcomes) {
+        this.reportingOutcomes = true;
+        // after the current tick: reports made in it share the first message
+        queueMicrotask(() => void this.sendOutcomes());
+      }
+    });
+  }
+
+  private async sendOutcomes(): Promise<void> {
+    try {
+      while (this.outcomes.length > 0) {
+        const batch = this.outcomes.splice(0, MAX_OUTCOMES_PER_MESSAGE);
+        try {
+          const { results } = await this.request<ReportOutcomesResult>(Method.ReportOutcomes, {
+            reports: batch.map((b) => b.report),
+          });
+          batch.forEach((b, i) => {
+            const answer = results[i];
+            if (answer && 'error' in answer) b.reject(new AgentRequestError(Method.ReportOutcome, answer.error));
+            else if (answer) b.resolve(answer);
+            else b.reject(new Error(`${Method.ReportOutcomes}: no answer for report ${i}`));
+          });
+        } catch (error) {
+          if (error instanceof AgentRequestError && error.dataCode === 'BAD_USER_INPUT' && batch.length > 1) {
+            for (const b of batch) {
+              this.request<ReportOutcomeResult>(Method.ReportOutcome, { ...b.report }).then(b.resolve, b.reject);
+            }
+          } else {
+            for (const b of batch) b.reject(error);
+          }
+        }
+      }
+    } finally {
+      this.reportingOutcomes = false;
+    }
   }
 
   /** Deregisters (when registered) and closes for good. */

@@ -57,6 +57,8 @@ export interface Circuit {
 }
 
 const OUTCOMES: readonly InstanceOutcome[] = ['success', 'failure', 'timeout'];
+/** Most reports in one `agent.report_outcomes` message. */
+export const MAX_REPORTS_PER_CALL = 500;
 const MAX_FALLBACKS = 10;
 const DEFAULT_FALLBACKS = 3;
 
@@ -126,6 +128,41 @@ export class RoutingService {
     }
     this.deps.metrics.outcomes.inc({ outcome });
     return { registrationId: report.registrationId, result: report.result, circuit: report.circuit };
+  }
+
+  /**
+   * Several reports at once (`agent.report_outcomes`): all checked first (one bad report
+   * refuses the whole list, and nothing is stored), then submitted together, so they share a
+   * group-commit batch. One answer per report, in order: the ack, or `notFound` when the
+   * tenant has no active instance of that id (the others are stored all the same).
+   */
+  async reportOutcomes(
+    tenantId: string,
+    reportsValue: unknown,
+  ): Promise<Array<{ instanceId: string; ack: OutcomeAck | null }>> {
+    if (!Array.isArray(reportsValue) || reportsValue.length < 1 || reportsValue.length > MAX_REPORTS_PER_CALL) {
+      throw badInput(`reports must be a list of 1 to ${MAX_REPORTS_PER_CALL} reports`, 'reports');
+    }
+    const items = reportsValue.map((report: unknown, i) => {
+      if (report === null || typeof report !== 'object' || Array.isArray(report)) {
+        throw badInput(`reports[${i}] must be an object with instance_id and outcome`, `reports[${i}]`);
+      }
+      const { instance_id: instanceIdValue, outcome } = report as Record<string, unknown>;
+      const instanceId = checkText(instanceIdValue, `reports[${i}].instance_id`);
+      if (typeof outcome !== 'string' || !OUTCOMES.includes(outcome as InstanceOutcome)) {
+        throw badInput(`reports[${i}].outcome must be one of ${OUTCOMES.join(', ')}`, `reports[${i}].outcome`);
+      }
+      return { tenantId, instanceId, outcome: outcome as InstanceOutcome };
+    });
+    const stored = await Promise.all(items.map((item) => this.deps.outcomes.submit(item)));
+    return stored.map((report, i) => {
+      const { instanceId, outcome } = items[i];
+      if (report.result === 'not_found' || report.result === 'invalid' || !report.registrationId || !report.circuit) {
+        return { instanceId, ack: null };
+      }
+      this.deps.metrics.outcomes.inc({ outcome });
+      return { instanceId, ack: { registrationId: report.registrationId, result: report.result, circuit: report.circuit } };
+    });
   }
 
   /**

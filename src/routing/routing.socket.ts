@@ -1,3 +1,6 @@
+import { toErrorBody } from '../agents-ws/errors';
+import type { ErrorBody } from '../agents-ws/protocol';
+import { notFound } from '../errors';
 import type { PickedRow } from './routing-sql';
 import type { RoutingService } from './routing.service';
 
@@ -92,5 +95,38 @@ export async function reportOutcomeOverSocket(
     instance_id: params.instance_id as string,
     result: ack.result,
     circuit: ack.circuit,
+  };
+}
+
+/** Params of `agent.report_outcomes`: several reports in one message (at most 500). */
+export interface ReportOutcomesParams {
+  reports: ReportOutcomeParams[];
+}
+
+/** One answer of `agent.report_outcomes`, in the order of the reports. */
+export type ReportOutcomesItem = ReportOutcomeResult | { instance_id: string; error: ErrorBody };
+
+export interface ReportOutcomesResult {
+  results: ReportOutcomesItem[];
+}
+
+/**
+ * `agent.report_outcomes` for an authenticated tenant: a caller that routes many requests
+ * sends the outcomes it collected while its previous message was in flight (as the
+ * TypeScript client does), one message and one acknowledgement for all of them. A bad report
+ * refuses the whole message (nothing stored); an unknown instance is a NOT_FOUND item.
+ */
+export async function reportOutcomesOverSocket(
+  routing: RoutingService,
+  tenantId: string,
+  params: Record<string, unknown>,
+): Promise<ReportOutcomesResult> {
+  const answers = await routing.reportOutcomes(tenantId, params.reports);
+  return {
+    results: answers.map(({ instanceId, ack }) =>
+      ack === null
+        ? { instance_id: instanceId, error: toErrorBody(notFound(`active instance ${instanceId}`)).body }
+        : { registration_id: ack.registrationId, instance_id: instanceId, result: ack.result, circuit: ack.circuit },
+    ),
   };
 }

@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { AgentClient, type AgentRequestError } from '../../src/client';
 import type { Clock } from '../../src/clock';
 import { op } from '../graphql/operations';
@@ -79,6 +80,109 @@ describe('routing end to end', () => {
       expect(bad).toMatchObject({ code: 4005, dataCode: 'BAD_USER_INPUT' });
       const badOutcome = (await caller.reportOutcome('peer-b', 'meh' as never).catch((e: unknown) => e)) as AgentRequestError;
       expect(badOutcome).toMatchObject({ code: 4005, dataCode: 'BAD_USER_INPUT' });
+    });
+
+    it('agent.report_outcomes: many reports in one message, one answer each; a bad report refuses the message and stores nothing', async () => {
+      const worker = agentId('batch');
+      for (const id of ['batch-a', 'batch-b']) await client(key, worker, id).start();
+      const ws = new WebSocket(`${t.url.replace('http', 'ws')}/agents`, { headers: { authorization: `Bearer ${key}` } });
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      let next = 0;
+      const call = (params: Record<string, unknown>) =>
+        new Promise<any>((resolve) => {
+          const id = `b-${++next}`;
+          const onMessage = (data: WebSocket.RawData) => {
+            const message = JSON.parse(data.toString());
+            if (message.id !== id) return;
+            ws.off('message', onMessage);
+            resolve(message);
+          };
+          ws.on('message', onMessage);
+          ws.send(JSON.stringify({ type: 0, id, method: 'agent.report_outcomes', params }));
+        });
+      const failures = async (instanceId: string) => {
+        const [row] = await t.database.db.query<{ n: number }>(
+          `select coalesce(c.consecutive_failures, 0) as n from mcp.agent_registrations r
+           left join mcp.instance_circuits c on c.registration_id = r.id where r.tenant_id = $1 and r.instance_id = $2`,
+          [tenantId, instanceId],
+        );
+        return row.n;
+      };
+      try {
+        const ok = await call({
+          reports: [
+            { instance_id: 'batch-a', outcome: 'failure' },
+            { instance_id: 'nobody', outcome: 'failure' },
+            { instance_id: 'batch-a', outcome: 'timeout' },
+            { instance_id: 'batch-b', outcome: 'success' },
+          ],
+        });
+        expect(ok.type).toBe(1);
+        expect(ok.result.results).toEqual([
+          expect.objectContaining({ instance_id: 'batch-a', result: 'recorded', circuit: 'closed' }),
+          { instance_id: 'nobody', error: expect.objectContaining({ code: 4005, data: { code: 'NOT_FOUND' } }) },
+          expect.objectContaining({ instance_id: 'batch-a', result: 'recorded', circuit: 'closed' }),
+          expect.objectContaining({ instance_id: 'batch-b', result: 'recorded', circuit: 'closed' }),
+        ]);
+        expect(await failures('batch-a')).toBe(2);
+
+        const refused = [
+          await call({ reports: [{ instance_id: 'batch-a', outcome: 'failure' }, { instance_id: 'batch-b', outcome: 'meh' }] }),
+          await call({ reports: [] }),
+          await call({ reports: Array.from({ length: 501 }, () => ({ instance_id: 'batch-a', outcome: 'failure' })) }),
+          await call({ reports: 'batch-a' }),
+          await call({ reports: [null] }),
+        ];
+        for (const answer of refused) expect(answer).toMatchObject({ type: 3, error: { code: 4005, data: { code: 'BAD_USER_INPUT' } } });
+        expect(refused[0].error.data.field).toBe('reports[1].outcome');
+        expect(await failures('batch-a')).toBe(2);
+
+        // another tenant's instance of the same id is not found from here
+        const stranger = new WebSocket(`${t.url.replace('http', 'ws')}/agents`, { headers: { authorization: `Bearer ${otherKey}` } });
+        await new Promise((resolve, reject) => stranger.once('open', resolve).once('error', reject));
+        const answer = await new Promise<any>((resolve) => {
+          stranger.once('message', (data) => resolve(JSON.parse(data.toString())));
+          stranger.send(JSON.stringify({ type: 0, id: 1, method: 'agent.report_outcomes', params: { reports: [{ instance_id: 'batch-a', outcome: 'failure' }] } }));
+        });
+        stranger.close();
+        expect(answer.result.results).toEqual([{ instance_id: 'batch-a', error: expect.objectContaining({ data: { code: 'NOT_FOUND' } }) }]);
+        expect(await failures('batch-a')).toBe(2);
+      } finally {
+        ws.close();
+      }
+    });
+
+    it('the client sends reports made together in one message, and only a bad one fails', async () => {
+      const worker = agentId('together');
+      for (const id of ['tog-a', 'tog-b']) await client(key, worker, id).start();
+      const caller = client(key, agentId('reporter'));
+      await caller.start();
+      // what the client sends (its socket is private: watched, not changed)
+      const socket = (caller as unknown as { ws: WebSocket }).ws;
+      const send = socket.send.bind(socket);
+      const methods: Array<{ method: string; reports: number }> = [];
+      socket.send = ((data: string, ...rest: unknown[]) => {
+        const { method, params } = JSON.parse(data);
+        methods.push({ method, reports: Array.isArray(params?.reports) ? params.reports.length : 1 });
+        return (send as (...args: unknown[]) => void)(data, ...rest);
+      }) as typeof socket.send;
+      const settled = await Promise.allSettled([
+        ...Array.from({ length: 30 }, (_, i) => caller.reportOutcome(i % 2 ? 'tog-a' : 'tog-b', 'success')),
+        caller.reportOutcome('tog-a', 'meh' as never),
+        caller.reportOutcome('nobody-here', 'success'),
+      ]);
+      expect(settled.slice(0, 30).every((r) => r.status === 'fulfilled' && r.value.result === 'recorded')).toBe(true);
+      expect(settled[30]).toMatchObject({ status: 'rejected', reason: { dataCode: 'BAD_USER_INPUT' } });
+      expect(settled[31]).toMatchObject({ status: 'rejected', reason: { dataCode: 'NOT_FOUND' } });
+      // the 32 reports went out as one message (refused for the bad one), then one by one
+      expect(methods[0]).toEqual({ method: 'agent.report_outcomes', reports: 32 });
+      expect(methods.slice(1)).toEqual(Array.from({ length: 32 }, () => ({ method: 'agent.report_outcome', reports: 1 })));
+
+      // without a bad one: 40 reports made together are one message
+      methods.length = 0;
+      const acks = await Promise.all(Array.from({ length: 40 }, (_, i) => caller.reportOutcome(i % 2 ? 'tog-a' : 'tog-b', 'success')));
+      expect(acks.map((a) => a.instance_id)).toEqual(Array.from({ length: 40 }, (_, i) => (i % 2 ? 'tog-a' : 'tog-b')));
+      expect(methods).toEqual([{ method: 'agent.report_outcomes', reports: 40 }]);
     });
 
     it('another tenant’s agent sees none of these instances and cannot report about them', async () => {
