@@ -178,14 +178,50 @@ describe('the dashboard under drops and load, in Chromium', () => {
     await context.close();
   });
 
+  pgOnly('the overview lists every agent type, past its page of 50', async () => {
+    const { tenant, viewer } = await tenantWithKeys('many-agent-types');
+    const prefix = agentId('many');
+    await t.database.db.query(
+      `select mcp.register_agent_instance($1, $2 || '-' || lpad(g::text, 2, '0'), 'i-' || g) from generate_series(1, 60) g`,
+      [tenant, prefix],
+    );
+    const { page, context, errors } = await openDashboard(browser, t.url);
+    await signIn(page, viewer);
+    await page.getByText('60 active · 0 stale · 60 agent types').waitFor();
+
+    const shown = await page.locator('tbody tr[data-agent]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-agent')));
+    expect(shown).toEqual(Array.from({ length: 60 }, (_, i) => `${prefix}-${String(i + 1).padStart(2, '0')}`));
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   pgOnly('readable and keyboard-driven on a 390 px screen', async () => {
     const { viewer, agent } = await tenantWithKeys('narrow-tests');
-    await gql(t.url, agent, REGISTER, { input: { agentId: agentId('narrow'), instanceId: 'n-1' } });
+    const narrowAgent = agentId('narrow');
+    await gql(t.url, agent, REGISTER, { input: { agentId: narrowAgent, instanceId: 'n-1' } });
     const { page, context, errors } = await openDashboard(browser, t.url, { width: 390, height: 844 });
     // the key field has focus: type and press Enter
     await page.keyboard.type(viewer);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    // the overview stacks each agent into a card of labelled values, no wider than the screen
+    const row = page.locator(`tr[data-agent="${narrowAgent}"]`);
+    await row.locator('[data-field="active"]', { hasText: '1' }).waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    // (the test's TypeScript has no DOM types: the page's getComputedStyle through globalThis)
+    const labels = await row
+      .locator('td')
+      .evaluateAll((tds) => tds.map((td) => (globalThis as unknown as { getComputedStyle(e: unknown, p: string): { content: string } }).getComputedStyle(td, '::before').content));
+    expect(labels).toEqual(['"Active"', '"By health"', '"Ejected"', '"Utilisation"', '"Desired"', '"Stale"', '"Last seen"']);
+    // …and stays a table to assistive technology: Chromium's own accessibility tree
+    const cdp = await context.newCDPSession(page);
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ role?: { value: string }; name?: { value: string } }> };
+    const roles = nodes.map((n) => n.role?.value);
+    expect(roles).toContain('table');
+    expect(roles.filter((r) => r === 'columnheader')).toHaveLength(8);
+    expect(nodes.some((n) => n.role?.value === 'rowheader' && n.name?.value.includes(narrowAgent))).toBe(true);
+    expect(roles.filter((r) => r === 'cell').length).toBeGreaterThanOrEqual(7);
+    await screenshot(page, 'dashboard-overview-390');
     for (let i = 0; i < 10 && !(await page.evaluate(`document.activeElement?.textContent === 'Instances'`)); i++) await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.locator('tr[data-instance="n-1"]').waitFor();

@@ -2,12 +2,12 @@ import { ApiError, type LiveEvent } from '../api';
 import { HEALTHS, type View, type ViewContext } from '../context';
 import { ago, h, replace, throttle } from '../dom';
 import {
+  AgentIdsDocument,
   ForceDeregisterDocument,
   type HealthStatus,
   type InstanceRowFragment,
   InstancesDocument,
   type InstancesQueryVariables,
-  OverviewDocument,
   type RegistrationSortField,
   type RegistrationStatus,
   type SortDirection,
@@ -240,7 +240,7 @@ export function instancesView(context: ViewContext): View {
     searchTimer = setTimeout(restart, 250);
   });
 
-  void context.api.request(OverviewDocument).then(({ agentSummaries }) => {
+  void context.api.request(AgentIdsDocument).then(({ agentSummaries }) => {
     for (const agent of agentSummaries.nodes) agentSelect.append(h('option', { value: agent.agentId }, agent.agentId));
   }, (error) => context.fail(error));
   void load();
