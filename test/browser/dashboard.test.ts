@@ -4,6 +4,7 @@ import { startTestApp, type TestApp } from '../helpers/app';
 import { postgresOnly } from '../helpers/database';
 import { agentId, createTenant } from '../helpers/factories';
 import { createApiKey } from '../helpers/keys';
+import { waitFor } from '../helpers/wait';
 import type { Browser } from 'playwright-core';
 import { HEARTBEAT, REGISTER, REPORT_FAILURE, WORKLOAD, assertBrowserReady, gql, launchBrowser, openDashboard, screenshot, signIn } from './support';
 
@@ -116,6 +117,9 @@ describe('the dashboard in Chromium', () => {
       if (health) await gql(t.url, agentKey, HEARTBEAT, { id, health });
     }
     await page.locator('tr[data-instance="k8s-us-2"][data-health="degraded"]').waitFor();
+    // the rows that came or changed are highlighted for 1.5 s, then not
+    expect(await page.locator('tr.changed').count()).toBeGreaterThan(0);
+    await waitFor(async () => (await page.locator('tr.changed').count()) === 0, 10_000, 100, 'the highlights to end');
     await screenshot(page, 'dashboard-instances');
 
     await page.getByRole('link', { name: 'Overview' }).click();
