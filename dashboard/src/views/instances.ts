@@ -250,10 +250,12 @@ export function instancesView(context: ViewContext): View {
     if (trs.length === 0) replace(body, h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'No instance matches.')));
     else if (trs.length !== body.children.length || trs.some((tr, i) => body.children[i] !== tr)) body.replaceChildren(...trs);
     endCursor = registrations.pageInfo.endCursor;
-    next.disabled = !registrations.pageInfo.hasNextPage;
-    prev.disabled = cursors.length <= 1;
+    // written only when they change: any write outside the table lays the document out again
+    if (next.disabled !== !registrations.pageInfo.hasNextPage) next.disabled = !registrations.pageInfo.hasNextPage;
+    if (prev.disabled !== cursors.length <= 1) prev.disabled = cursors.length <= 1;
     const first = (cursors.length - 1) * Number(sizeSelect.value);
-    range.textContent = registrations.totalCount === 0 ? '0 instances' : `${first + 1}–${first + registrations.nodes.length} of ${registrations.totalCount}`;
+    const text = registrations.totalCount === 0 ? '0 instances' : `${first + 1}–${first + registrations.nodes.length} of ${registrations.totalCount}`;
+    if (range.textContent !== text) range.textContent = text;
   };
 
   const load = async () => {
