@@ -43,6 +43,13 @@ export class AgentSummary {
   @Field(() => Int)
   staleCount!: number;
 
+  @Field(() => Int, {
+    description:
+      'Active instances ejected by circuit breaking: open, or half-open until a probe succeeds (README "Circuit breaking"); ' +
+      'counted as the agent_registry_ejected_instances gauge and the ejection ceiling count them.',
+  })
+  ejectedCount!: number;
+
   @Field(() => HealthCounts, { description: 'Active instances by health.' })
   byHealth!: HealthCounts;
 

@@ -223,6 +223,8 @@ interface SummaryRow {
   disconnected: number;
   unknown: number;
   last_seen_at: Date | null;
+  /** Active instances ejected by circuit breaking (open or half-open). */
+  ejected: number;
   /** The stored scaling recommendation (null when not computed yet). */
   scaling: ScalingRow | null;
 }
@@ -268,7 +270,10 @@ export class RegistrationService {
     return row ? toRegistration(row) : null;
   }
 
-  /** Per configured agent: active and stale counts, active instances by health, last seen. Ordered by agentId. */
+  /**
+   * Per configured agent: active and stale counts, active instances by health and ejected, last seen,
+   * the scaling signal; one statement for the page (plus its total). Ordered by agentId.
+   */
   async summaries(tenantId: string, page: PageRequest): Promise<Page<AgentSummary>> {
     return mapErrors(async () => {
       const rows = await this.db.query<SummaryRow>(
@@ -280,11 +285,15 @@ export class RegistrationService {
            count(r.id) filter (where r.registration_status = 'active' and r.health_status = 'unhealthy')::int as unhealthy,
            count(r.id) filter (where r.registration_status = 'active' and r.health_status = 'disconnected')::int as disconnected,
            count(r.id) filter (where r.registration_status = 'active' and r.health_status = 'unknown')::int as unknown,
+           -- ejected = open or half-open (ejected_until stays set until a probe succeeds), as the
+           -- routing gauge and the ejection ceiling count it; no clock needed
+           count(r.id) filter (where r.registration_status = 'active' and ic.ejected_until is not null)::int as ejected,
            max(r.last_health_check) as last_seen_at,
            case when s.configuration_id is not null then to_jsonb(s) end as scaling
          from mcp.agent_configurations c
          join mcp.agent_manifests m on m.id = c.manifest_id
          left join mcp.agent_registrations r on r.configuration_id = c.id and r.tenant_id = c.tenant_id
+         left join mcp.instance_circuits ic on ic.registration_id = r.id and ic.tenant_id = r.tenant_id
          left join mcp.scaling_recommendations s on s.configuration_id = c.id and s.tenant_id = c.tenant_id
          where c.tenant_id = $1 and ($2::text is null or m.agent_id > $2)
          group by c.id, m.agent_id, m.agent_type, s.configuration_id
@@ -304,6 +313,7 @@ export class RegistrationService {
           enabled: row.enabled,
           activeCount: row.active,
           staleCount: row.stale,
+          ejectedCount: row.ejected,
           byHealth: {
             healthy: row.healthy,
             degraded: row.degraded,

@@ -1,6 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { type App, createApp } from '../../src/app';
 import type { Principal, Role } from '../../src/auth/api-keys';
+import type { Clock } from '../../src/clock';
 import { testConfig } from '../helpers/app';
 import { type TestDatabase, createTestDatabase } from '../helpers/database';
 import { createTenant } from '../helpers/factories';
@@ -31,10 +32,13 @@ export interface TenantKeys {
 /** The first error's code, or undefined. */
 export const codeOf = (result: Result): unknown => result.errors?.[0]?.extensions?.code;
 
-/** An app that does not listen, on a database of its own; operations run in-process. */
-export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+/**
+ * An app that does not listen, on a database of its own; operations run in-process.
+ * `options.clock`: a test clock (default: the database's clock stamps every change).
+ */
+export async function createHarness(env: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<Harness> {
   const database = await createTestDatabase();
-  const app = await createApp(testConfig(env), { db: database.db });
+  const app = await createApp(testConfig(env), { db: database.db, clock: options.clock });
   const principal = async (tenantId: string | null, role: Role): Promise<Principal> => {
     const { apiKey } = await app.services.apiKeys.insert(tenantId, `${role} key`, role);
     return { keyId: apiKey.id, keyName: apiKey.name, role, tenantId };

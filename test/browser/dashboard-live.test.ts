@@ -6,21 +6,6 @@ import { waitFor } from '../helpers/wait';
 import type { Browser } from 'playwright-core';
 import { HEARTBEAT, REGISTER, assertBrowserReady, gql, launchBrowser, openDashboard, screenshot, signIn, startProxy } from './support';
 
-/**
- * How much slower than its own core a thread runs now: wall time over CPU time of a 40 ms
- * busy loop in this process (1.0 on an idle machine; 4.0 when it gets a quarter of a core).
- */
-function cpuContention(): number {
-  const cpu = process.cpuUsage();
-  const wall = process.hrtime.bigint();
-  let spent = 0;
-  while (spent < 40_000) {
-    const used = process.cpuUsage(cpu);
-    spent = used.user + used.system;
-  }
-  return Number(process.hrtime.bigint() - wall) / 1000 / spent;
-}
-
 const pgOnly = postgresOnly('a real browser against a real server: run on the PostgreSQL backend');
 
 describe('the dashboard under drops and load, in Chromium', () => {
@@ -125,28 +110,6 @@ describe('the dashboard under drops and load, in Chromium', () => {
     await page.getByRole('link', { name: 'Instances' }).click();
     await page.getByLabel('Rows per page').selectOption('100');
     await page.getByText('1–100 of 1000').waitFor();
-    // long tasks from here on (the observer sees tasks of this page after it starts)
-    // (page code as strings: the test's TypeScript has no DOM types)
-    await page.evaluate(`
-      window.longTasks = [];
-      new PerformanceObserver((list) => {
-        for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
-      }).observe({ type: 'longtask' });
-    `);
-
-    if (process.env.DASHBOARD_TRACE) await browser.startTracing(page, { path: process.env.DASHBOARD_TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
-    // 20 health changes a second for 10 s, half of them on the rows shown
-    const healths = ['degraded', 'unhealthy', 'healthy'] as const;
-    const started = Date.now();
-    const contention: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      if (i % 20 === 10) contention.push(cpuContention());
-      const target = i % 2 === 0 ? 1 + ((i * 7) % 100) : 1 + ((i * 13) % 1000);
-      const id = `load-${String(target).padStart(4, '0')}`;
-      void gql(t.url, agent, HEARTBEAT, { id, health: healths[i % 3] });
-      const next = started + (i + 1) * 50;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
-    }
     // every row of the page shows what the database holds
     const truth = async () =>
       t.database.db.query<{ instance_id: string; health_status: string }>(
@@ -155,6 +118,33 @@ describe('the dashboard under drops and load, in Chromium', () => {
       );
     const rowsShown = () =>
       page.locator('tbody tr[data-instance]').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-instance'), tr.getAttribute('data-health')]));
+    // once before measuring: Playwright's first evaluation in the page's world compiles its
+    // own script there (~40 ms of the test's, not the dashboard's, on this machine)
+    expect(await rowsShown()).toHaveLength(100);
+    // long tasks from here on (the observer sees tasks of this page after it starts)
+    // (page code as strings: the test's TypeScript has no DOM types)
+    await page.evaluate(`
+      window.longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
+      }).observe({ type: 'longtask' });
+      // a task of 150 ms on purpose: the observer must report it (or this test could not fail)
+      setTimeout(() => { const end = performance.now() + 150; while (performance.now() < end); }, 0);
+    `);
+    await waitFor(async () => ((await page.evaluate('window.longTasks')) as number[]).some((d) => d >= 150), 10_000, 50, 'the observer to see the 150 ms task');
+    await page.evaluate('window.longTasks = []');
+
+    if (process.env.DASHBOARD_TRACE) await browser.startTracing(page, { path: process.env.DASHBOARD_TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
+    // 20 health changes a second for 10 s, half of them on the rows shown
+    const healths = ['degraded', 'unhealthy', 'healthy'] as const;
+    const started = Date.now();
+    for (let i = 0; i < 200; i++) {
+      const target = i % 2 === 0 ? 1 + ((i * 7) % 100) : 1 + ((i * 13) % 1000);
+      const id = `load-${String(target).padStart(4, '0')}`;
+      void gql(t.url, agent, HEARTBEAT, { id, health: healths[i % 3] });
+      const next = started + (i + 1) * 50;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+    }
     await waitFor(
       async () => JSON.stringify(await rowsShown()) === JSON.stringify((await truth()).map((r) => [r.instance_id, r.health_status])),
       20_000,
@@ -163,29 +153,59 @@ describe('the dashboard under drops and load, in Chromium', () => {
     );
     if (process.env.DASHBOARD_TRACE) await browser.stopTracing();
     const longTasks = (await page.evaluate('window.longTasks')) as number[];
-    // 100 ms on a machine of its own; when the cores are shared (tests of other suites,
-    // PostgreSQL), wall time stretches by how much CPU a runnable thread gets: measured
-    // in this run, alongside
-    const slowdown = Math.max(1, contention.sort((x, y) => x - y)[Math.floor(contention.length / 2)]);
-    const budget = 100 * slowdown;
     process.stdout.write(
-      `load: ${longTasks.length} long tasks (> 50 ms): [${longTasks.map((d) => d.toFixed(0)).join(' ')}] ms; ` +
-        `CPU contention ${contention.map((c) => c.toFixed(1)).join(' ')} (median ${slowdown.toFixed(1)}x): budget ${budget.toFixed(0)} ms\n`,
+      `load: ${longTasks.length} long tasks (> 50 ms), longest ${Math.max(0, ...longTasks).toFixed(0)} ms: [${longTasks.map((d) => d.toFixed(0)).join(' ')}] ms\n`,
     );
-    expect(longTasks.filter((d) => d > budget)).toEqual([]);
+    expect(longTasks.filter((d) => d > 100)).toEqual([]);
     expect(await page.getByText('1–100 of 1000').count()).toBe(1);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  pgOnly('the overview lists every agent type, past its page of 50', async () => {
+    const { tenant, viewer } = await tenantWithKeys('many-agent-types');
+    const prefix = agentId('many');
+    await t.database.db.query(
+      `select mcp.register_agent_instance($1, $2 || '-' || lpad(g::text, 2, '0'), 'i-' || g) from generate_series(1, 60) g`,
+      [tenant, prefix],
+    );
+    const { page, context, errors } = await openDashboard(browser, t.url);
+    await signIn(page, viewer);
+    await page.getByText('60 active · 0 stale · 60 agent types').waitFor();
+
+    const shown = await page.locator('tbody tr[data-agent]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-agent')));
+    expect(shown).toEqual(Array.from({ length: 60 }, (_, i) => `${prefix}-${String(i + 1).padStart(2, '0')}`));
     expect(errors).toEqual([]);
     await context.close();
   });
 
   pgOnly('readable and keyboard-driven on a 390 px screen', async () => {
     const { viewer, agent } = await tenantWithKeys('narrow-tests');
-    await gql(t.url, agent, REGISTER, { input: { agentId: agentId('narrow'), instanceId: 'n-1' } });
+    const narrowAgent = agentId('narrow');
+    await gql(t.url, agent, REGISTER, { input: { agentId: narrowAgent, instanceId: 'n-1' } });
     const { page, context, errors } = await openDashboard(browser, t.url, { width: 390, height: 844 });
     // the key field has focus: type and press Enter
     await page.keyboard.type(viewer);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    // the overview stacks each agent into a card of labelled values, no wider than the screen
+    const row = page.locator(`tr[data-agent="${narrowAgent}"]`);
+    await row.locator('[data-field="active"]', { hasText: '1' }).waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    // (the test's TypeScript has no DOM types: the page's getComputedStyle through globalThis)
+    const labels = await row
+      .locator('td')
+      .evaluateAll((tds) => tds.map((td) => (globalThis as unknown as { getComputedStyle(e: unknown, p: string): { content: string } }).getComputedStyle(td, '::before').content));
+    expect(labels).toEqual(['"Active"', '"By health"', '"Ejected"', '"Utilisation"', '"Desired"', '"Stale"', '"Last seen"']);
+    // …and stays a table to assistive technology: Chromium's own accessibility tree
+    const cdp = await context.newCDPSession(page);
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ role?: { value: string }; name?: { value: string } }> };
+    const roles = nodes.map((n) => n.role?.value);
+    expect(roles).toContain('table');
+    expect(roles.filter((r) => r === 'columnheader')).toHaveLength(8);
+    expect(nodes.some((n) => n.role?.value === 'rowheader' && n.name?.value.includes(narrowAgent))).toBe(true);
+    expect(roles.filter((r) => r === 'cell').length).toBeGreaterThanOrEqual(7);
+    await screenshot(page, 'dashboard-overview-390');
     for (let i = 0; i < 10 && !(await page.evaluate(`document.activeElement?.textContent === 'Instances'`)); i++) await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.locator('tr[data-instance="n-1"]').waitFor();

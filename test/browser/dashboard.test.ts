@@ -4,8 +4,9 @@ import { startTestApp, type TestApp } from '../helpers/app';
 import { postgresOnly } from '../helpers/database';
 import { agentId, createTenant } from '../helpers/factories';
 import { createApiKey } from '../helpers/keys';
+import { waitFor } from '../helpers/wait';
 import type { Browser } from 'playwright-core';
-import { HEARTBEAT, REGISTER, assertBrowserReady, gql, launchBrowser, openDashboard, screenshot, signIn } from './support';
+import { HEARTBEAT, REGISTER, REPORT_FAILURE, WORKLOAD, assertBrowserReady, gql, launchBrowser, openDashboard, screenshot, signIn } from './support';
 
 const pgOnly = postgresOnly('a real browser against a real server: run on the PostgreSQL backend');
 
@@ -20,7 +21,8 @@ describe('the dashboard in Chromium', () => {
   beforeAll(async () => {
     if (!process.env.TEST_DATABASE_URL) return;
     assertBrowserReady();
-    t = await startTestApp({ env: { SUBSCRIPTION_AUTH_CHECK_MS: '300' } });
+    // the scaling signal is computed when the test says so (app.scaling.recommend), not by the timer
+    t = await startTestApp({ env: { SUBSCRIPTION_AUTH_CHECK_MS: '300', SCALING_INTERVAL_MS: '3600000' } });
     browser = await launchBrowser();
     tenant = await createTenant(t.database.db, { name: 'browser-tests' });
     viewerKey = await createApiKey(t.database.db, tenant, 'viewer', 'dashboard viewer');
@@ -115,11 +117,36 @@ describe('the dashboard in Chromium', () => {
       if (health) await gql(t.url, agentKey, HEARTBEAT, { id, health });
     }
     await page.locator('tr[data-instance="k8s-us-2"][data-health="degraded"]').waitFor();
+    // the rows that came or changed are highlighted for 1.5 s, then not
+    expect(await page.locator('tr.changed').count()).toBeGreaterThan(0);
+    await waitFor(async () => (await page.locator('tr.changed').count()) === 0, 10_000, 100, 'the highlights to end');
     await screenshot(page, 'dashboard-instances');
 
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.locator(`tr[data-agent="${agent}"] [data-field="stale"]`, { hasText: '1' }).waitFor();
     await page.locator('tr[data-agent="k8s-monitor"] [data-field="active"]', { hasText: '4' }).waitFor();
+    const cell = (agentIdentifier: string, field: string) => page.locator(`tr[data-agent="${agentIdentifier}"] [data-field="${field}"]`);
+    expect(await cell('k8s-monitor', 'ejected').textContent()).toBe('0');
+    expect(await cell('slack-bot', 'utilisation').textContent()).toBe('—not computed yet');
+
+    // while the overview is open: callers report 5 failures of k8s-eu-2 (circuit breaking
+    // ejects it), the agents report workloads and the scaling signal is computed
+    for (let i = 0; i < 5; i++) await gql(t.url, agentKey, REPORT_FAILURE, { id: 'k8s-eu-2' });
+    for (const [id, workload] of [['slack-1', 9], ['slack-2', 8], ['slack-3', 9], ['k8s-eu-1', 7], ['k8s-eu-2', 7], ['k8s-us-1', 7], ['k8s-us-2', 7]] as const) {
+      await gql(t.url, agentKey, WORKLOAD, { id, workload });
+    }
+    await t.app.scaling.recommend();
+    // k8s-monitor: one of 4 ejected; 28 of 40 is the 70 % target: steady
+    await cell('k8s-monitor', 'ejected').filter({ hasText: '1' }).waitFor();
+    await cell('k8s-monitor', 'desired').filter({ hasText: /^4steady$/ }).waitFor();
+    expect(await cell('k8s-monitor', 'utilisation').textContent()).toBe('70 %target 70 %');
+    // slack-bot: 26 of 30 is 87 %, over the target: ceil(26 / 7) = 4 wanted for 3 active
+    await cell('slack-bot', 'desired').filter({ hasText: /^4scale up \+1$/ }).waitFor();
+    expect(await cell('slack-bot', 'utilisation').textContent()).toBe('87 %target 70 %');
+    expect(await cell('slack-bot', 'ejected').textContent()).toBe('0');
+    // ci-runner: idle, at least one while any instance is active
+    expect(await cell('ci-runner', 'desired').textContent()).toBe('1scale down −1');
+    expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Agent', 'Active', 'By health', 'Ejected', 'Utilisation', 'Desired', 'Stale', 'Last seen']);
     await screenshot(page, 'dashboard-overview');
     await page.getByRole('link', { name: 'Health over time' }).click();
     await page.locator('svg.chart polygon').first().waitFor();

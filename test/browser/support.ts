@@ -74,6 +74,9 @@ export async function gql<T = Record<string, unknown>>(url: string, key: string,
 
 export const REGISTER = `mutation ($input: RegisterAgentInstanceInput!) { registerAgentInstance(input: $input) { isNew } }`;
 export const HEARTBEAT = `mutation ($id: String!, $health: ReportedHealth) { heartbeat(instanceId: $id, health: $health) { outcome } }`;
+export const WORKLOAD = `mutation ($id: String!, $workload: Int) { heartbeat(instanceId: $id, workload: $workload) { outcome } }`;
+/** A caller's report that a request to the instance failed (5 in a row eject it). */
+export const REPORT_FAILURE = `mutation ($id: String!) { reportInstanceOutcome(instanceId: $id, outcome: failure) { result } }`;
 
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });

@@ -229,7 +229,7 @@ export type AgentSummariesQueryVariables = Exact<{
 }>;
 
 
-export type AgentSummariesQuery = { agentSummaries: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ agentId: string, agentType: string, configurationId: string, enabled: boolean, activeCount: number, staleCount: number, lastSeenAt: unknown, byHealth: { healthy: number, degraded: number, unhealthy: number, disconnected: number, unknown: number }, scaling: { activeInstances: number, workload: number, capacity: number, utilisation: number, targetUtilisation: number, proposedInstances: number, desiredInstances: number, computedAt: unknown, changedAt: unknown } | null }> } };
+export type AgentSummariesQuery = { agentSummaries: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ agentId: string, agentType: string, configurationId: string, enabled: boolean, activeCount: number, staleCount: number, ejectedCount: number, lastSeenAt: unknown, byHealth: { healthy: number, degraded: number, unhealthy: number, disconnected: number, unknown: number }, scaling: { activeInstances: number, workload: number, capacity: number, utilisation: number, targetUtilisation: number, proposedInstances: number, desiredInstances: number, computedAt: unknown, changedAt: unknown } | null }> } };
 
 export type EventsQueryVariables = Exact<{
   filter?: EventHistoryFilter | null | undefined;

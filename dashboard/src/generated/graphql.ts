@@ -106,10 +106,18 @@ export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type MeQuery = { me: { keyName: string, role: Role, tenant: { id: string, name: string } | null } };
 
-export type OverviewQueryVariables = Exact<{ [key: string]: never; }>;
+export type OverviewQueryVariables = Exact<{
+  first: number;
+  after?: string | null | undefined;
+}>;
 
 
-export type OverviewQuery = { agentSummaries: { totalCount: number, nodes: Array<{ agentId: string, agentType: string, name: string, enabled: boolean, configurationId: string, activeCount: number, staleCount: number, lastSeenAt: string | null, byHealth: { healthy: number, degraded: number, unhealthy: number, disconnected: number, unknown: number } }> }, registryMetrics: { active: number, stale: number, selfPreservationHeld: boolean } };
+export type OverviewQuery = { agentSummaries: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ agentId: string, agentType: string, enabled: boolean, activeCount: number, staleCount: number, ejectedCount: number, lastSeenAt: string | null, byHealth: { healthy: number, degraded: number, unhealthy: number, disconnected: number, unknown: number }, scaling: { utilisation: number, targetUtilisation: number, desiredInstances: number } | null }> }, registryMetrics: { active: number, stale: number, selfPreservationHeld: boolean } };
+
+export type AgentIdsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AgentIdsQuery = { agentSummaries: { nodes: Array<{ agentId: string }> } };
 
 export type InstancesQueryVariables = Exact<{
   filter?: RegistrationFilter | null | undefined;
@@ -258,17 +266,20 @@ export const MeDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
 export const OverviewDocument = new TypedDocumentString(`
-    query Overview {
-  agentSummaries(first: 100) {
+    query Overview($first: Int!, $after: String) {
+  agentSummaries(first: $first, after: $after) {
     totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
     nodes {
       agentId
       agentType
-      name
       enabled
-      configurationId
       activeCount
       staleCount
+      ejectedCount
       lastSeenAt
       byHealth {
         healthy
@@ -276,6 +287,11 @@ export const OverviewDocument = new TypedDocumentString(`
         unhealthy
         disconnected
         unknown
+      }
+      scaling {
+        utilisation
+        targetUtilisation
+        desiredInstances
       }
     }
   }
@@ -286,6 +302,15 @@ export const OverviewDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<OverviewQuery, OverviewQueryVariables>;
+export const AgentIdsDocument = new TypedDocumentString(`
+    query AgentIds {
+  agentSummaries(first: 100) {
+    nodes {
+      agentId
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<AgentIdsQuery, AgentIdsQueryVariables>;
 export const InstancesDocument = new TypedDocumentString(`
     query Instances($filter: RegistrationFilter, $orderBy: RegistrationOrder, $first: Int, $after: String) {
   registrations(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {

@@ -1,6 +1,6 @@
 import { HEALTHS, type View, type ViewContext } from '../context';
 import { h, replace, s, throttle } from '../dom';
-import { HealthHistoryDocument, type HealthHistoryQuery, OverviewDocument } from '../generated/graphql';
+import { AgentIdsDocument, HealthHistoryDocument, type HealthHistoryQuery } from '../generated/graphql';
 
 const RANGES = [
   { value: '1h', label: 'Last hour', seconds: 3600, bucket: 60 },
@@ -78,7 +78,7 @@ export function historyView(context: ViewContext): View {
   const refresh = throttle(() => void load(), 2000);
   agent.addEventListener('change', () => void load());
   range.addEventListener('change', () => void load());
-  void context.api.request(OverviewDocument).then(({ agentSummaries }) => {
+  void context.api.request(AgentIdsDocument).then(({ agentSummaries }) => {
     for (const a of agentSummaries.nodes) agent.append(h('option', { value: a.agentId }, a.agentId));
   }, (error) => context.fail(error));
   void load();

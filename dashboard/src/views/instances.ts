@@ -2,12 +2,13 @@ import { ApiError, type LiveEvent } from '../api';
 import { HEALTHS, type View, type ViewContext } from '../context';
 import { ago, h, replace, throttle } from '../dom';
 import {
+  AgentIdsDocument,
   ForceDeregisterDocument,
   type HealthStatus,
   type InstanceRowFragment,
   InstancesDocument,
+  type InstancesQuery,
   type InstancesQueryVariables,
-  OverviewDocument,
   type RegistrationSortField,
   type RegistrationStatus,
   type SortDirection,
@@ -26,8 +27,31 @@ const SORTS: Array<{ value: string; label: string; field: RegistrationSortField;
 ];
 const PAGE_SIZES = [25, 50, 100];
 
+/** At most one write to the table per this many milliseconds (a frame each). */
+const FLUSH_MS = 250;
+
 /** Event kinds that change an instance row. */
 const INSTANCE_KINDS = new Set(['registered', 'reconnected', 'health_changed', 'disconnected', 'stale', 'deregistered', 'purged']);
+
+/**
+ * A cell's value box: one line, its size fixed by the cell (CSS `contain: size layout`), so
+ * a new value is laid out inside the box alone and never makes the browser lay out the table.
+ */
+const value = (child: Node, className = '') => h('div', { class: `v ${className}` }, child);
+
+/** The elements of one table row that change, and the values it shows. */
+interface RowView {
+  tr: HTMLTableRowElement;
+  data: InstanceRowFragment | null;
+  name: HTMLTableCellElement;
+  agent: HTMLTableCellElement;
+  status: HTMLSpanElement;
+  health: HTMLSpanElement;
+  workload: HTMLDivElement;
+  lastHealthCheck: HTMLTimeElement;
+  registeredAt: HTMLTimeElement;
+  actions: HTMLTableCellElement | null;
+}
 
 function select(id: string, label: string, options: Array<[string, string]>, value: string): [HTMLLabelElement, HTMLSelectElement] {
   const element = h('select', { id, name: id }, ...options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)));
@@ -77,7 +101,7 @@ export function instancesView(context: ViewContext): View {
     h('div', { class: 'pager' }, prev, range, next),
   );
 
-  const rows = new Map<string, { tr: HTMLTableRowElement; data: InstanceRowFragment }>();
+  const rows = new Map<string, RowView>();
   let cursors: Array<string | null> = [null]; // the `after` of each page visited
   let endCursor: string | null = null;
   let loading = 0;
@@ -97,85 +121,150 @@ export function instancesView(context: ViewContext): View {
     };
   };
 
-  const cells = (row: InstanceRowFragment, tr: HTMLTableRowElement) => {
-    const values: Array<Node | string> = [
-      h('code', {}, row.instanceId),
-      row.name ?? '',
-      row.agentId,
-      h('span', { class: `reg-status ${row.registrationStatus}` }, row.registrationStatus),
-      h('span', { class: `health ${row.healthStatus}` }, row.healthStatus),
-      String(row.currentWorkload),
-      h('time', { datetime: row.lastHealthCheck }, ago(row.lastHealthCheck)),
-      h('time', { datetime: row.registeredAt }, ago(row.registeredAt)),
-    ];
-    const tds = values.map((value, i) => (i === 0 ? h('th', { scope: 'row' }, value) : h('td', {}, value)));
-    if (context.isAdmin) {
-      tds.push(
-        h('td', {}, row.registrationStatus === 'deregistered'
-          ? ''
-          : h('button', { type: 'button', class: 'danger small', 'data-action': 'force-deregister', 'aria-label': `Force-deregister ${row.instanceId}`, onclick: () => void forceDeregister(row.instanceId) }, 'Force deregister')),
-      );
-    }
-    tr.replaceChildren(...tds);
-    tr.dataset.instance = row.instanceId;
-    tr.dataset.health = row.healthStatus;
-    tr.dataset.status = row.registrationStatus;
+  /** A row's elements, made once; later changes patch only the values that differ. */
+  const createRow = (row: InstanceRowFragment): RowView => {
+    const view: RowView = {
+      tr: h('tr'),
+      data: null,
+      name: h('td', { class: 'clip' }),
+      agent: h('td', { class: 'clip' }),
+      status: h('span'),
+      health: h('span'),
+      workload: value(document.createTextNode('')),
+      lastHealthCheck: h('time'),
+      registeredAt: h('time'),
+      actions: context.isAdmin ? h('td') : null,
+    };
+    view.tr.append(
+      h('th', { scope: 'row', class: 'clip' }, h('code', {}, row.instanceId)),
+      view.name,
+      view.agent,
+      h('td', {}, value(view.status)),
+      h('td', {}, value(view.health)),
+      h('td', {}, view.workload),
+      h('td', {}, value(view.lastHealthCheck, 'clip')),
+      h('td', { class: 'clip' }, view.registeredAt),
+      ...(view.actions ? [view.actions] : []),
+    );
+    view.tr.dataset.instance = row.instanceId;
+    patchRow(view, row);
+    return view;
   };
 
-  // a changed row is highlighted for 1.5 s: a class set now and taken off by one timer
+  /**
+   * Writes what changed since the row was last shown; says whether anything did. The
+   * "… ago" texts are written with their timestamp (as the row was read), not as time passes.
+   */
+  const patchRow = (view: RowView, row: InstanceRowFragment): boolean => {
+    const old = view.data;
+    view.data = row;
+    if (
+      old &&
+      old.name === row.name &&
+      old.agentId === row.agentId &&
+      old.registrationStatus === row.registrationStatus &&
+      old.healthStatus === row.healthStatus &&
+      old.currentWorkload === row.currentWorkload &&
+      old.lastHealthCheck === row.lastHealthCheck &&
+      old.registeredAt === row.registeredAt
+    ) {
+      return false;
+    }
+    const text = (element: HTMLElement, content: string) => {
+      if (element.textContent !== content) element.textContent = content;
+    };
+    text(view.name, row.name ?? '');
+    text(view.agent, row.agentId);
+    if (old?.registrationStatus !== row.registrationStatus) {
+      view.status.className = `reg-status ${row.registrationStatus}`;
+      view.tr.dataset.status = row.registrationStatus;
+      text(view.status, row.registrationStatus);
+      if (view.actions) {
+        view.actions.replaceChildren(
+          row.registrationStatus === 'deregistered'
+            ? ''
+            : h('button', { type: 'button', class: 'danger small', 'data-action': 'force-deregister', 'aria-label': `Force-deregister ${row.instanceId}`, onclick: () => void forceDeregister(row.instanceId) }, 'Force deregister'),
+        );
+      }
+    }
+    if (old?.healthStatus !== row.healthStatus) {
+      view.health.className = `health ${row.healthStatus}`;
+      view.tr.dataset.health = row.healthStatus;
+      text(view.health, row.healthStatus);
+    }
+    text(view.workload, String(row.currentWorkload));
+    if (old?.lastHealthCheck !== row.lastHealthCheck) {
+      view.lastHealthCheck.dateTime = row.lastHealthCheck;
+      text(view.lastHealthCheck, ago(row.lastHealthCheck));
+    }
+    if (old?.registeredAt !== row.registeredAt) {
+      view.registeredAt.dateTime = row.registeredAt;
+      text(view.registeredAt, ago(row.registeredAt));
+    }
+    return true;
+  };
+
+  // a changed row is highlighted for 1.5 s: a class set now and taken off in a later frame
   // (an animation would repaint the table every frame while rows keep changing)
   const highlighted = new Map<HTMLTableRowElement, number>();
   let unhighlightTimer: ReturnType<typeof setTimeout> | undefined;
+  const flash = (tr: HTMLTableRowElement) => {
+    tr.classList.add('changed');
+    highlighted.set(tr, Date.now() + 1500);
+    unhighlightTimer ??= setTimeout(() => {
+      unhighlightTimer = undefined;
+      schedule();
+    }, 500);
+  };
   const unhighlight = () => {
-    unhighlightTimer = undefined;
     const now = Date.now();
     for (const [tr, until] of highlighted) {
       if (until > now) continue;
       tr.classList.remove('changed');
       highlighted.delete(tr);
     }
-    if (highlighted.size > 0) unhighlightTimer = setTimeout(unhighlight, 500);
-  };
-  const flash = (tr: HTMLTableRowElement) => {
-    tr.classList.add('changed');
-    highlighted.set(tr, Date.now() + 1500);
-    unhighlightTimer ??= setTimeout(unhighlight, 500);
+    if (highlighted.size > 0) {
+      unhighlightTimer ??= setTimeout(() => {
+        unhighlightTimer = undefined;
+        schedule();
+      }, 500);
+    }
   };
 
-  const same = (a: InstanceRowFragment, b: InstanceRowFragment) =>
-    a.healthStatus === b.healthStatus && a.registrationStatus === b.registrationStatus && a.currentWorkload === b.currentWorkload && a.name === b.name && a.lastHealthCheck === b.lastHealthCheck;
+  const showPage = (registrations: InstancesQuery['registrations']) => {
+    const seen = new Set<string>();
+    const initial = rows.size === 0; // the first page shown: nothing is new yet
+    const trs = registrations.nodes.map((row) => {
+      seen.add(row.instanceId);
+      const existing = rows.get(row.instanceId);
+      if (existing) {
+        if (patchRow(existing, row)) flash(existing.tr);
+        return existing.tr;
+      }
+      const view = createRow(row);
+      if (!initial) flash(view.tr); // new since the page was first shown
+      rows.set(row.instanceId, view);
+      return view.tr;
+    });
+    for (const id of [...rows.keys()]) if (!seen.has(id)) rows.delete(id);
+    if (trs.length === 0) replace(body, h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'No instance matches.')));
+    else if (trs.length !== body.children.length || trs.some((tr, i) => body.children[i] !== tr)) body.replaceChildren(...trs);
+    endCursor = registrations.pageInfo.endCursor;
+    // written only when they change: any write outside the table lays the document out again
+    if (next.disabled !== !registrations.pageInfo.hasNextPage) next.disabled = !registrations.pageInfo.hasNextPage;
+    if (prev.disabled !== cursors.length <= 1) prev.disabled = cursors.length <= 1;
+    const first = (cursors.length - 1) * Number(sizeSelect.value);
+    const text = registrations.totalCount === 0 ? '0 instances' : `${first + 1}–${first + registrations.nodes.length} of ${registrations.totalCount}`;
+    if (range.textContent !== text) range.textContent = text;
+  };
 
   const load = async () => {
     const ticket = ++loading;
     try {
       const { registrations } = await context.api.request(InstancesDocument, variables());
       if (ticket !== loading) return; // a newer request answers
-      const seen = new Set<string>();
-      const trs = registrations.nodes.map((row) => {
-        seen.add(row.instanceId);
-        const existing = rows.get(row.instanceId);
-        if (existing) {
-          if (!same(existing.data, row)) {
-            cells(row, existing.tr);
-            flash(existing.tr);
-          }
-          existing.data = row;
-          return existing.tr;
-        }
-        const tr = h('tr');
-        cells(row, tr);
-        if (rows.size > 0) flash(tr); // new since the page was first shown
-        rows.set(row.instanceId, { tr, data: row });
-        return tr;
-      });
-      for (const id of [...rows.keys()]) if (!seen.has(id)) rows.delete(id);
-      if (trs.length === 0) replace(body, h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'No instance matches.')));
-      else if (trs.length !== body.children.length || trs.some((tr, i) => body.children[i] !== tr)) body.replaceChildren(...trs);
-      endCursor = registrations.pageInfo.endCursor;
-      next.disabled = !registrations.pageInfo.hasNextPage;
-      prev.disabled = cursors.length <= 1;
-      const first = (cursors.length - 1) * Number(sizeSelect.value);
-      range.textContent = registrations.totalCount === 0 ? '0 instances' : `${first + 1}–${first + registrations.nodes.length} of ${registrations.totalCount}`;
+      pendingPage = registrations;
+      schedule();
     } catch (error) {
       context.fail(error);
     }
@@ -183,34 +272,53 @@ export function instancesView(context: ViewContext): View {
   const refresh = throttle(() => void load(), 400);
   const restart = () => {
     cursors = [null];
+    pendingPage = null;
     rows.clear();
     void load();
   };
 
-  // live events are applied at most four times a second: a burst costs one layout and
-  // one paint of the table, not one per event
+  // Every change to the table is written in one animation frame, at most four times a
+  // second: the page just read, the live events queued since the last frame and the
+  // highlights that ended. A burst costs one style, layout and paint of the table, not one
+  // per event, per answer or per timer.
+  let pendingPage: InstancesQuery['registrations'] | null = null;
   let queued = new Map<string, LiveEvent>();
   let frame = 0;
-  let applyTimer: ReturnType<typeof setTimeout> | undefined;
-  const applyQueued = () => {
+  let gate: ReturnType<typeof setTimeout> | undefined;
+  let lastFlush = 0;
+  const schedule = () => {
+    if (frame || gate) return;
+    const wait = lastFlush + FLUSH_MS - Date.now();
+    if (wait <= 0) frame = requestAnimationFrame(flush);
+    else {
+      gate = setTimeout(() => {
+        gate = undefined;
+        frame = requestAnimationFrame(flush);
+      }, wait);
+    }
+  };
+  const flush = () => {
     frame = 0;
-    applyTimer = undefined;
+    lastFlush = Date.now();
+    if (pendingPage) {
+      showPage(pendingPage);
+      pendingPage = null;
+    }
     const events = queued;
     queued = new Map();
     for (const event of events.values()) {
       const row = rows.get(event.instanceId!);
-      if (row && event.healthStatus && event.registrationStatus) {
+      if (row?.data && event.healthStatus && event.registrationStatus) {
         // show the change at once; the re-read settles order and membership
-        row.data = { ...row.data, healthStatus: event.healthStatus, registrationStatus: event.registrationStatus };
-        cells(row.data, row.tr);
-        flash(row.tr);
+        if (patchRow(row, { ...row.data, healthStatus: event.healthStatus, registrationStatus: event.registrationStatus })) flash(row.tr);
       }
     }
+    unhighlight();
   };
   const apply = (event: LiveEvent) => {
     if (!event.instanceId || !INSTANCE_KINDS.has(event.kind)) return;
     queued.set(event.instanceId, event);
-    applyTimer ??= setTimeout(() => (frame = requestAnimationFrame(applyQueued)), 250);
+    schedule();
     refresh();
   };
 
@@ -240,7 +348,7 @@ export function instancesView(context: ViewContext): View {
     searchTimer = setTimeout(restart, 250);
   });
 
-  void context.api.request(OverviewDocument).then(({ agentSummaries }) => {
+  void context.api.request(AgentIdsDocument).then(({ agentSummaries }) => {
     for (const agent of agentSummaries.nodes) agentSelect.append(h('option', { value: agent.agentId }, agent.agentId));
   }, (error) => context.fail(error));
   void load();
@@ -250,7 +358,7 @@ export function instancesView(context: ViewContext): View {
     destroy() {
       off();
       cancelAnimationFrame(frame);
-      clearTimeout(applyTimer);
+      clearTimeout(gate);
       clearTimeout(unhighlightTimer);
       clearTimeout(searchTimer);
     },
