@@ -44,6 +44,7 @@ import { registerScalingGauges } from './scaling/scaling.metrics';
 import { ConfigurationScalingResolver } from './scaling/scaling.resolver';
 import { ScalingService } from './scaling/scaling.service';
 import { createRouting } from './routing/routing.wiring';
+import { StartupTimer } from './ops/startup-timer';
 
 export interface AppOptions {
   /** Test clock; by default the database's clock stamps every change. */
@@ -109,6 +110,7 @@ export interface App {
  * routes and the sockets. Nothing listens until start(); stop() undoes start() in reverse.
  */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const timer = new StartupTimer();
   const logger = options.logger ?? createLogger(config.logLevel);
   // production stamps time with the database's clock (one clock for all processes);
   // tests inject theirs
@@ -117,11 +119,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const db =
     options.db ??
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  timer.mark('openDatabase');
   let accepting = false;
 
   try {
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ applied }, 'applied migrations');
+    timer.mark('migrate');
   } catch (error) {
     if (ownsDb) await db.close();
     throw error;
@@ -178,9 +182,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       onOverflow: () => metrics.subscriptionOverflows.inc(),
     }),
   };
+  timer.mark('services');
   const bootstrapped: BootstrapResult | null = config.bootstrap ? await bootstrapDemo(db) : null;
+  timer.mark('bootstrap');
 
   const schema = buildAppSchema();
+  timer.mark('schema');
   const formatError = createFormatError(logger, { details: config.errorDetails });
   // one rule set for HTTP and graphql-ws
   const rules = new OperationRules(schema, {
@@ -191,6 +198,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   const graphql = createGraphQLServer({ schema, formatError, rules });
   await graphql.start();
+  timer.mark('graphqlStart');
   const limits = config;
   const contextFor = (principal: Principal | null) => createContext(services, limits, principal);
   const health = healthHandlers({ db, isAccepting: () => accepting });
@@ -275,6 +283,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onWritten: () => events.written(),
   });
 
+  timer.mark('wiring');
+
   const app: App = {
     config,
     db,
@@ -294,7 +304,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
     },
     async start() {
+      timer.mark('untilStart');
       await eventLog.start();
+      timer.mark('eventLog');
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -303,10 +315,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         });
       });
       accepting = true;
+      timer.mark('listen');
       agentSockets.start();
       graphqlSockets.start();
       sweeper.start();
       scaling.start();
+      timer.mark('background');
+      logger.debug(timer.summary(), 'start-up steps (ms)');
       logger.info({ url: app.url(), database: db.kind }, 'agent registry listening');
       // printed plainly, once: the only time these keys are ever shown
       if (bootstrapped) process.stdout.write(bootstrapBanner(bootstrapped, app.url()));
