@@ -5,6 +5,7 @@ import type { Clock } from './clock';
 import { AgentSocketServer } from './agents-ws/agent-socket-server';
 import { type Database, openDatabase } from './db/client';
 import { migrate } from './db/migrate';
+import { findPgliteTemplate } from './db/pglite-template';
 import { Authenticator } from './auth/api-keys';
 import { EventLogReader } from './events/event-log-reader';
 import type { EventFeed } from './events/types';
@@ -118,8 +119,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const ownsDb = !options.db;
   const db =
     options.db ??
-    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+      template: config.databaseUrl ? undefined : findPgliteTemplate(),
+    }));
   timer.mark('openDatabase');
+  if (db.origin === 'template' || db.origin === 'initdb') {
+    logger.info({ dataDir: config.dataDir, from: db.origin }, 'created the embedded database');
+  }
   let accepting = false;
 
   try {
