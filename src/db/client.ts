@@ -5,6 +5,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { type Prisma, PrismaClient } from '../generated/prisma/client';
+import { precompiledPgliteWasm } from './pglite-wasm';
 
 // bigint (int8) as a JS string instead of a lossy number: event ids are bigserial.
 types.setTypeParser(types.builtins.INT8, (value) => value);
@@ -183,7 +184,8 @@ export async function openPglite(dataDir: string, options: PgliteOptions = {}): 
     // PostgreSQL's default 128 MB of shared buffers is sized for a server; one embedded
     // connection over a development-sized registry needs far less, and the WASM heap never
     // gives memory back (idle RSS of an existing database: 310 MB with 128 MB, 176 MB with 16 MB).
-    const startOptions = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] };
+    const pgliteWasmModule = await precompiledPgliteWasm();
+    const startOptions = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'], pgliteWasmModule };
     const pglite = inMemory ? new PGlite(startOptions) : new PGlite(pgdata, startOptions);
     await pglite.waitReady;
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
