@@ -2,7 +2,8 @@
 // `npm install` (postinstall) and `npm start` run this first: it rebuilds the server
 // (prisma generate + tsc) and the dashboard (vite build dashboard -> dist/dashboard) only
 // when one of their source files is newer than its last build, so starting an unchanged
-// checkout is instant and an edited one never runs stale code.
+// checkout is instant and an edited one never runs stale code; and it makes the embedded
+// database's template when the migrations have none yet.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -38,6 +39,17 @@ if (builtAt(stamp) < newest(serverSources) || !generated) {
   if (run([path.join(__dirname, 'prisma-generate.js')]) !== 0) process.exit(1);
   if (run([path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']) !== 0) process.exit(1);
   touch(stamp);
+}
+
+// the embedded database's template (src/db/pglite-template.ts): a new embedded database
+// starts as a copy of it instead of running PGlite's initdb (seconds). Made once per set of
+// migrations and PGlite version, in node_modules/.cache/agent-registry/; without one, a new
+// database is made by initdb, so a failure here only warns.
+const { findPgliteTemplate } = require(path.join(root, 'dist', 'src', 'db', 'pglite-template.js'));
+if (!findPgliteTemplate()) {
+  if (run([path.join(root, 'dist', 'src', 'db', 'pglite-template-cli.js')]) !== 0) {
+    console.warn('ensure-built: the embedded database template was not made; a new embedded database will run initdb');
+  }
 }
 
 // the dashboard (served at /dashboard); Vite is a dev dependency: an install without dev

@@ -5,6 +5,7 @@ import type { Clock } from './clock';
 import { AgentSocketServer } from './agents-ws/agent-socket-server';
 import { type Database, openDatabase } from './db/client';
 import { migrate } from './db/migrate';
+import { findPgliteTemplate } from './db/pglite-template';
 import { Authenticator } from './auth/api-keys';
 import { EventLogReader } from './events/event-log-reader';
 import type { EventFeed } from './events/types';
@@ -44,6 +45,7 @@ import { registerScalingGauges } from './scaling/scaling.metrics';
 import { ConfigurationScalingResolver } from './scaling/scaling.resolver';
 import { ScalingService } from './scaling/scaling.service';
 import { createRouting } from './routing/routing.wiring';
+import { StartupTimer } from './ops/startup-timer';
 
 export interface AppOptions {
   /** Test clock; by default the database's clock stamps every change. */
@@ -109,6 +111,7 @@ export interface App {
  * routes and the sockets. Nothing listens until start(); stop() undoes start() in reverse.
  */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const timer = new StartupTimer();
   const logger = options.logger ?? createLogger(config.logLevel);
   // production stamps time with the database's clock (one clock for all processes);
   // tests inject theirs
@@ -116,12 +119,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const ownsDb = !options.db;
   const db =
     options.db ??
-    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+      template: config.databaseUrl ? undefined : findPgliteTemplate(),
+    }));
+  timer.mark('openDatabase');
+  if (db.origin === 'template' || db.origin === 'initdb') {
+    logger.info({ dataDir: config.dataDir, from: db.origin }, 'created the embedded database');
+  }
   let accepting = false;
 
   try {
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ applied }, 'applied migrations');
+    timer.mark('migrate');
   } catch (error) {
     if (ownsDb) await db.close();
     throw error;
@@ -178,9 +191,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       onOverflow: () => metrics.subscriptionOverflows.inc(),
     }),
   };
+  timer.mark('services');
   const bootstrapped: BootstrapResult | null = config.bootstrap ? await bootstrapDemo(db) : null;
+  timer.mark('bootstrap');
 
   const schema = buildAppSchema();
+  timer.mark('schema');
   const formatError = createFormatError(logger, { details: config.errorDetails });
   // one rule set for HTTP and graphql-ws
   const rules = new OperationRules(schema, {
@@ -191,6 +207,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   const graphql = createGraphQLServer({ schema, formatError, rules });
   await graphql.start();
+  timer.mark('graphqlStart');
   const limits = config;
   const contextFor = (principal: Principal | null) => createContext(services, limits, principal);
   const health = healthHandlers({ db, isAccepting: () => accepting });
@@ -275,6 +292,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onWritten: () => events.written(),
   });
 
+  timer.mark('wiring');
+
   const app: App = {
     config,
     db,
@@ -294,7 +313,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
     },
     async start() {
+      timer.mark('untilStart');
       await eventLog.start();
+      timer.mark('eventLog');
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -303,10 +324,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         });
       });
       accepting = true;
+      timer.mark('listen');
       agentSockets.start();
       graphqlSockets.start();
       sweeper.start();
       scaling.start();
+      timer.mark('background');
+      logger.debug(timer.summary(), 'start-up steps (ms)');
       logger.info({ url: app.url(), database: db.kind }, 'agent registry listening');
       // printed plainly, once: the only time these keys are ever shown
       if (bootstrapped) process.stdout.write(bootstrapBanner(bootstrapped, app.url()));

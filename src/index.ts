@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
-import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
+import { precompilePgliteWasm } from './db/pglite-wasm';
 import { createLogger } from './logger';
 import { runWorkers } from './ops/workers';
 
@@ -12,6 +12,9 @@ async function main(): Promise<void> {
     const code = await runWorkers(config.workers, createLogger(config.logLevel), config.shutdownTimeoutMs);
     process.exit(code);
   }
+  // the embedded database's WebAssembly compiles in the background while the app loads
+  if (!config.databaseUrl) precompilePgliteWasm();
+  const { createApp } = await import('./app');
   const app = await createApp(config);
   await app.start();
 

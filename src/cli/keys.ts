@@ -5,6 +5,7 @@ import { ROLES, type Role } from '../auth/api-keys';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
+import { findPgliteTemplate } from '../db/pglite-template';
 import { TenantService } from '../tenants/tenant.service';
 
 const HELP = `Manage tenants and API keys of the agent registry (DATABASE_URL, or the embedded database in DATA_DIR).
@@ -47,7 +48,12 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 1;
   }
   const config = loadConfig();
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: 2,
+    template: config.databaseUrl ? undefined : findPgliteTemplate(),
+  });
   try {
     await migrate(db);
     const tenants = new TenantService(db.prisma);

@@ -5,6 +5,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { type Prisma, PrismaClient } from '../generated/prisma/client';
+import { precompiledPgliteWasm } from './pglite-wasm';
 
 // bigint (int8) as a JS string instead of a lossy number: event ids are bigserial.
 types.setTypeParser(types.builtins.INT8, (value) => value);
@@ -46,6 +47,11 @@ export interface Database extends Queryable {
   readonly pool?: Pool;
   /** The embedded database (PGlite only). */
   readonly pglite?: PGlite;
+  /**
+   * How the embedded data folder came to be (PGlite only): it held a database already, it was
+   * copied from the template (src/db/pglite-template.ts), or PGlite's initdb made it.
+   */
+  readonly origin?: 'existing' | 'template' | 'initdb';
   /** The connection string (PostgreSQL only); used for dedicated connections such as LISTEN. */
   readonly url?: string;
   /**
@@ -64,13 +70,15 @@ export interface DatabaseOptions {
   dataDir: string;
   /** Maximum pool size (PostgreSQL). Default 10. */
   poolSize?: number;
+  /** See {@link PgliteOptions.template}. */
+  template?: string;
 }
 
 /** Opens PostgreSQL when a URL is given, the embedded PGlite otherwise. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.databaseUrl
     ? openPostgres(options.databaseUrl, options.poolSize ?? 10)
-    : openPglite(options.dataDir);
+    : openPglite(options.dataDir, { template: options.template });
 }
 
 export function openPostgres(url: string, poolSize = 10): Database {
@@ -154,17 +162,31 @@ export class DataDirLockedError extends Error {
   }
 }
 
-export async function openPglite(dataDir: string): Promise<Database> {
+export interface PgliteOptions {
+  /**
+   * A migrated data folder to start from when `dataDir` holds no database yet (see
+   * src/db/pglite-template.ts): copying it takes a fraction of the time PGlite's initdb
+   * takes. Unset, or when the copy fails: initdb, as always. Ignored for `memory://`.
+   */
+  template?: string;
+}
+
+export async function openPglite(dataDir: string, options: PgliteOptions = {}): Promise<Database> {
   const inMemory = dataDir.startsWith('memory://');
   const release = inMemory ? () => undefined : lockDataDir(dataDir);
   try {
+    const pgdata = path.join(dataDir, 'pgdata');
+    let origin: Database['origin'] = 'existing';
+    if (inMemory) origin = 'initdb';
+    else if (!fs.existsSync(pgdata)) origin = options.template && copyTemplate(options.template, pgdata) ? 'template' : 'initdb';
     // PGlite ships as ESM; a dynamic import keeps this CommonJS module loadable.
     const { PGlite } = await import('@electric-sql/pglite');
     // PostgreSQL's default 128 MB of shared buffers is sized for a server; one embedded
     // connection over a development-sized registry needs far less, and the WASM heap never
     // gives memory back (idle RSS of an existing database: 310 MB with 128 MB, 176 MB with 16 MB).
-    const options = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] };
-    const pglite = inMemory ? new PGlite(options) : new PGlite(path.join(dataDir, 'pgdata'), options);
+    const pgliteWasmModule = await precompiledPgliteWasm();
+    const startOptions = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'], pgliteWasmModule };
+    const pglite = inMemory ? new PGlite(startOptions) : new PGlite(pgdata, startOptions);
     await pglite.waitReady;
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
     type Tx = Parameters<Parameters<PGlite['transaction']>[0]>[0];
@@ -183,6 +205,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
       kind: 'pglite',
       prisma,
       pglite,
+      origin,
       ...queryable(pglite),
       statementCount: () => counter.sent,
       transaction: (fn) => pglite.transaction((tx) => fn(queryable(tx))),
@@ -195,6 +218,25 @@ export async function openPglite(dataDir: string): Promise<Database> {
   } catch (error) {
     release();
     throw error;
+  }
+}
+
+/**
+ * Copies a template data folder to `pgdata` (which does not exist): to a temporary name
+ * first, renamed when complete, so that an interrupted copy never looks like a database.
+ * False, with a warning, when it failed (the caller then lets PGlite initdb).
+ */
+function copyTemplate(template: string, pgdata: string): boolean {
+  const partial = `${pgdata}.copying`;
+  try {
+    fs.rmSync(partial, { recursive: true, force: true });
+    fs.cpSync(template, partial, { recursive: true });
+    fs.renameSync(partial, pgdata);
+    return true;
+  } catch (error) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    process.emitWarning(`the embedded database template ${template} could not be copied (${(error as Error).message}); running initdb`);
+    return false;
   }
 }
 

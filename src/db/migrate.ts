@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { PoolClient } from 'pg';
 import { type Database, inTransaction, pgQueryable, type Queryable } from './client';
+import { defaultMigrationsDir, type Migration, MigrationError, readMigrations } from './migration-files';
+
+export { type Migration, MigrationError, defaultMigrationsDir, readMigrations } from './migration-files';
 
 /**
  * Our own migration runner, because the Prisma CLI cannot migrate here (its schema engine
@@ -14,48 +15,13 @@ import { type Database, inTransaction, pgQueryable, type Queryable } from './cli
  * concurrent runners take turns; PGlite is single-process by construction.
  */
 
-export interface Migration {
-  name: string;
-  sql: string;
-  checksum: string;
-}
-
 export interface MigrationStatus {
   applied: string[];
   pending: string[];
 }
 
-/** A migration file changed after it was applied, or the ledger names an unknown one. */
-export class MigrationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MigrationError';
-  }
-}
-
 const LOCK_KEY = 727_001; // arbitrary, constant: the migration lock of this project
 const LEDGER = 'public._prisma_migrations';
-
-/** The project's migrations folder, found from this file in src/ or dist/src/. */
-export function defaultMigrationsDir(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'prisma', 'migrations');
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  throw new MigrationError(`no prisma/migrations folder above ${__dirname}`);
-}
-
-export function readMigrations(dir = defaultMigrationsDir()): Migration[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(dir, entry.name, 'migration.sql')))
-    .map((entry) => entry.name)
-    .sort()
-    .map((name) => {
-      const sql = fs.readFileSync(path.join(dir, name, 'migration.sql'), 'utf8');
-      return { name, sql, checksum: crypto.createHash('sha256').update(sql).digest('hex') };
-    });
-}
 
 /** Applies every pending migration; returns the names applied by this call. */
 export async function migrate(db: Database, dir = defaultMigrationsDir()): Promise<string[]> {
