@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { percentile } from './stats';
 
 /**
@@ -92,4 +93,24 @@ export async function httpFixedRate(options: {
     p99: percentile(latencies, 99),
     max: percentile(latencies, 100),
   };
+}
+
+/**
+ * {@link httpFixedRate} on a worker thread of its own: its event loop answers only these
+ * requests, so that what else the bench process drives at the same time (2,000 agent
+ * sockets, say) does not delay the reading of responses and count as the service's latency.
+ */
+export function httpFixedRateInWorker(options: Parameters<typeof httpFixedRate>[0]): Promise<FixedRateRun> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(__filename, { workerData: options });
+    worker.once('message', (run: FixedRateRun) => resolve(run));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`load worker exited with ${code}`));
+    });
+  });
+}
+
+if (!isMainThread && workerData && typeof (workerData as { url?: unknown }).url === 'string') {
+  void httpFixedRate(workerData as Parameters<typeof httpFixedRate>[0]).then((run) => parentPort!.postMessage(run));
 }

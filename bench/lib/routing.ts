@@ -2,7 +2,7 @@ import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { AgentClient } from '../../src/client';
 import { connectFleet, heartbeatClosedLoop, heartbeatFixedRate } from './agents-load';
-import { httpFixedRate } from './http-load';
+import { httpFixedRateInWorker } from './http-load';
 import { pgbench } from './pgbench';
 import { percentile, round } from './stats';
 
@@ -101,8 +101,9 @@ export async function scenarioPicks(o: RoutingBenchOptions): Promise<BenchRow[]>
   });
   try {
     const [picks, beats] = await Promise.all([
-      // open loop, evenly spread (autocannon's overallRate is a burst per second: see http-load.ts)
-      httpFixedRate({
+      // open loop, evenly spread (autocannon's overallRate is a burst per second: see
+      // http-load.ts), from a thread of its own: the fleet's sockets are this thread's
+      httpFixedRateInWorker({
         url: `${o.url}/graphql`,
         connections: o.connections,
         seconds: o.seconds,
