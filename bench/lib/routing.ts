@@ -201,13 +201,16 @@ export async function scenarioOutcomes(o: RoutingBenchOptions): Promise<BenchRow
           .then((r) => r.ok),
       ),
     ]);
-    const ratio = batched.perSecond / alone.perSecond;
+    // the heartbeat rate alone drifts by ±10 % between consecutive runs on this machine: the
+    // batched row compares with the mean of the runs just before and just after it
+    const aloneAround = (alone.perSecond + alone2.perSecond) / 2;
+    const ratio = batched.perSecond / aloneAround;
     const ratio2 = unbatched.perSecond / alone2.perSecond;
     return [
       {
         scenario: `heartbeats with 5,000 outcome reports/s (${o.agents} agents, closed loop; reports from ${CALLERS} callers through the TypeScript client)`,
         figure: `${round(batched.perSecond)} acks/s p99 ${round(batched.p99)} ms; reports ${round(viaClient.perSecond)}/s p99 ${round(viaClient.p99)} ms, failed ${viaClient.failed}`,
-        baseline: `${round(alone.perSecond)} acks/s p99 ${round(alone.p99)} ms (heartbeats alone)`,
+        baseline: `${round(aloneAround)} acks/s (heartbeats alone: ${round(alone.perSecond)} before, ${round(alone2.perSecond)} after)`,
         ratio: round(ratio, 2),
         target: '≥ 0.90',
         pass: ratio >= 0.9 && viaClient.failed === 0 && batched.failed === 0,
