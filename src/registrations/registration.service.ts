@@ -227,6 +227,8 @@ interface SummaryRow {
   ejected: number;
   /** The stored scaling recommendation (null when not computed yet). */
   scaling: ScalingRow | null;
+  /** The tenant's agent configurations, all pages. */
+  total: number;
 }
 
 /** Read side of the registrations of one tenant. Writes go through AgentLifecycleService. */
@@ -289,7 +291,9 @@ export class RegistrationService {
            -- routing gauge and the ejection ceiling count it; no clock needed
            count(r.id) filter (where r.registration_status = 'active' and ic.ejected_until is not null)::int as ejected,
            max(r.last_health_check) as last_seen_at,
-           case when s.configuration_id is not null then to_jsonb(s) end as scaling
+           case when s.configuration_id is not null then to_jsonb(s) end as scaling,
+           -- the total in the same statement (one round trip per page)
+           (select count(*)::int from mcp.agent_configurations t where t.tenant_id = $1) as total
          from mcp.agent_configurations c
          join mcp.agent_manifests m on m.id = c.manifest_id
          left join mcp.agent_registrations r on r.configuration_id = c.id and r.tenant_id = c.tenant_id
@@ -300,10 +304,16 @@ export class RegistrationService {
          order by m.agent_id limit $3`,
         [tenantId, page.afterKey, page.limit + 1],
       );
-      const [{ count }] = await this.db.query<{ count: number }>(
-        `select count(*)::int as count from mcp.agent_configurations where tenant_id = $1`,
-        [tenantId],
-      );
+      // an empty page (no agents, or a cursor past the last one) has no row to carry the total
+      const count =
+        rows.length > 0
+          ? rows[0].total
+          : (
+              await this.db.query<{ count: number }>(
+                `select count(*)::int as count from mcp.agent_configurations where tenant_id = $1`,
+                [tenantId],
+              )
+            )[0].count;
       const summaries = rows.map(
         (row): AgentSummary => ({
           agentId: row.agent_id,
