@@ -121,6 +121,31 @@ export async function scenarioPicks(o: RoutingBenchOptions): Promise<BenchRow[]>
       target: 'p99 < 20 ms',
       pass: picks.p99 < 20 && picks.non2xx === 0 && picks.errors === 0 && beats.failed === 0,
     });
+
+    // the same picks over the agent socket (agent.pick), 10 callers: informational, what a
+    // router that keeps a socket open sees instead of a GraphQL request per pick
+    const callers = await connectFleet(`${o.url.replace('http', 'ws')}/agents`, o.agentKey, 10, {
+      agentId: 'bench-pick-caller',
+      prefix: 'pickcaller',
+    });
+    try {
+      const [socketPicks, socketBeats] = await Promise.all([
+        reportAtRate(500, o.seconds, (i) =>
+          callers.connections[i % callers.connections.length].request('agent.pick', { agent_id: PICK_AGENT }).then((r) => r.ok),
+        ),
+        heartbeatFixedRate(fleet.connections, heartbeatRate, o.seconds),
+      ]);
+      rows.push({
+        scenario: `agent.pick over the agent socket at 500/s (10 callers), ${o.agents} agents heartbeating (${heartbeatRate}/s)`,
+        figure: `${round(socketPicks.perSecond)} picks/s, p50 ${round(socketPicks.p50)} ms, p99 ${round(socketPicks.p99)} ms, failed ${socketPicks.failed}; heartbeats p99 ${round(socketBeats.p99)} ms`,
+        baseline: '—',
+        ratio: null,
+        target: 'informational',
+        pass: null,
+      });
+    } finally {
+      await callers.close();
+    }
   } finally {
     await fleet.close();
   }
@@ -132,7 +157,7 @@ async function reportAtRate(
   rate: number,
   seconds: number,
   report: (i: number) => Promise<boolean>,
-): Promise<{ perSecond: number; p99: number; failed: number }> {
+): Promise<{ perSecond: number; p50: number; p99: number; failed: number }> {
   const total = rate * seconds;
   const latencies: number[] = [];
   let failed = 0;
@@ -154,7 +179,7 @@ async function reportAtRate(
   }
   await Promise.all(inflight);
   const elapsed = (performance.now() - started) / 1000;
-  return { perSecond: latencies.length / elapsed, p99: percentile(latencies, 99), failed };
+  return { perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failed };
 }
 
 /**
