@@ -30,6 +30,7 @@ import { dashboardHandler } from './http/dashboard';
 import { type ApiServices, type GraphQLContext, createContext } from './graphql/context';
 import { buildRegistrySchema } from './graphql/schema';
 import { createGraphQLServer, graphqlHttpHandler } from './graphql/server';
+import { DirectExecution } from './graphql/direct-execution';
 import { ManifestService } from './manifests/manifest.service';
 import { RegistrationService } from './registrations/registration.service';
 import { TenantService } from './tenants/tenant.service';
@@ -98,6 +99,8 @@ export interface App {
   readonly schema: GraphQLSchema;
   /** The Apollo server (tests run operations with `executeOperation`). */
   readonly graphql: ApolloServer<GraphQLContext>;
+  /** What runs common requests over HTTP without Apollo's pipeline (undefined when GRAPHQL_DIRECT_EXECUTION=false). */
+  readonly direct: DirectExecution | undefined;
   /** The context of a GraphQL operation by `principal` (null: anonymous). */
   contextFor(principal: Principal | null): GraphQLContext;
   /** Base URL once started, e.g. http://127.0.0.1:4000. */
@@ -210,6 +213,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   timer.mark('graphqlStart');
   const limits = config;
   const contextFor = (principal: Principal | null) => createContext(services, limits, principal);
+  const direct = config.graphqlDirectExecution ? new DirectExecution({ schema, rules, formatError }) : undefined;
   const health = healthHandlers({ db, isAccepting: () => accepting });
   const server = http.createServer(
     createRouter({
@@ -218,7 +222,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         '/healthz': { GET: health.healthz },
         '/readyz': { GET: health.readyz },
         '/metrics': { GET: metricsHandler(metrics, config.metricsToken) },
-        '/graphql': { '*': graphqlHttpHandler({ server: graphql, services, limits, maxBodyBytes: config.maxBodyBytes }) },
+        '/graphql': {
+          '*': graphqlHttpHandler({
+            server: graphql,
+            services,
+            limits,
+            maxBodyBytes: config.maxBodyBytes,
+            direct,
+          }),
+        },
       },
       // /dashboard and its files (dist/dashboard, built by npm install)
       fallbacks: [dashboardHandler()],
@@ -307,6 +319,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     schema,
     graphql,
     contextFor,
+    direct,
     url() {
       const address = server.address() as AddressInfo | null;
       if (!address) throw new Error('the app is not listening');

@@ -66,6 +66,8 @@ export interface Config {
   readonly graphqlAnonymousMaxComplexity: number;
   /** Introspection (with a key) and the Apollo Sandbox landing page on /graphql. Default true, false when NODE_ENV=production. */
   readonly graphqlIntrospection: boolean;
+  /** Common GraphQL requests over HTTP run without Apollo's per-request pipeline (same rules, same answers). Default true. */
+  readonly graphqlDirectExecution: boolean;
   /** `extensions.sqlState` and "Did you mean …?" suggestions in error responses. Default true, false when NODE_ENV=production. */
   readonly errorDetails: boolean;
   /** Largest page a list field returns. Default 100. */
@@ -196,6 +198,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     graphqlMaxComplexity: num('GRAPHQL_MAX_COMPLEXITY', 2000, { min: 10 }),
     graphqlAnonymousMaxComplexity: num('GRAPHQL_ANONYMOUS_MAX_COMPLEXITY', 50, { min: 1 }),
     graphqlIntrospection: bool('GRAPHQL_INTROSPECTION', str('NODE_ENV') !== 'production'),
+    graphqlDirectExecution: bool('GRAPHQL_DIRECT_EXECUTION', true),
     errorDetails: bool('ERROR_DETAILS', str('NODE_ENV') !== 'production'),
     maxPageSize: num('MAX_PAGE_SIZE', 100, { min: 1 }),
     maxBodyBytes: num('MAX_BODY_BYTES', 1_048_576, { min: 1024 }),

@@ -47,13 +47,16 @@ export function createFormatError(logger: Logger, options: FormatErrorOptions = 
     (options.details ?? true)
       ? format
       : (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => withoutDetails(format(formatted, error));
+  const noteRequest = (errors: readonly object[], requestId: string) => {
+    for (const error of errors) requestIds.set(error, requestId);
+  };
   const plugin: ApolloServerPlugin<GraphQLContext> = {
     async requestDidStart({ contextValue }) {
       const requestId = contextValue.requestId;
       if (!requestId) return {};
       return {
         async didEncounterErrors({ errors }) {
-          for (const error of errors) requestIds.set(error, requestId);
+          noteRequest(errors, requestId);
         },
       };
     },
@@ -61,6 +64,8 @@ export function createFormatError(logger: Logger, options: FormatErrorOptions = 
   return Object.assign(formatError, {
     /** The Apollo plugin that lets error logs carry the HTTP request's id. */
     plugin,
+    /** The same for errors of an operation run without Apollo (DirectExecution), before formatting them. */
+    noteRequest,
   });
 }
 

@@ -5,10 +5,11 @@ import type http from 'node:http';
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Handler } from '../http/router';
-import { sendJson } from '../http/respond';
+import { send, sendJson } from '../http/respond';
 import { bearerToken } from '../auth/api-keys';
 import { AppError, ErrorCode } from '../errors';
 import { complexityLimitPlugin } from './complexity.plugin';
+import type { DirectExecution } from './direct-execution';
 import { type ApiLimits, type ApiServices, type GraphQLContext, createContext } from './context';
 import type { createFormatError } from './format-error';
 import type { OperationRules } from './operation-rules';
@@ -54,8 +55,12 @@ export interface GraphQLHttpOptions {
   limits: ApiLimits;
   /** Largest request body (MAX_BODY_BYTES); larger ones get 413. */
   maxBodyBytes: number;
+  /** Runs the common requests without Apollo's pipeline (GRAPHQL_DIRECT_EXECUTION); absent: Apollo runs every request. */
+  direct?: DirectExecution;
 }
 
+/** What Apollo answers a request without (or with a plain) Accept header. */
+const JSON_RESPONSE = 'application/json; charset=utf-8';
 const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
 const CHARSET = /;\s*charset\s*=\s*"?([\w-]+)/i;
 
@@ -63,11 +68,32 @@ const CHARSET = /;\s*charset\s*=\s*"?([\w-]+)/i;
  * The /graphql HTTP handler on plain node:http: reads the body up to `maxBodyBytes` (413
  * beyond), parses JSON bodies (400 with a JSON error when they are not JSON), finds the
  * caller from `Authorization: Bearer <key>` (none: anonymous; an unknown or revoked key:
- * 401 UNAUTHENTICATED), and lets Apollo run the request (CSRF prevention, GET for queries,
- * the landing page, status codes). The response goes out in one write.
+ * 401 UNAUTHENTICATED), and runs the request: directly when {@link DirectExecution} can
+ * take it (a POST of a known valid query or mutation), otherwise through Apollo (CSRF
+ * prevention, GET for queries, the landing page, request errors and their status codes).
+ * The response goes out in one write.
  */
 export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler {
-  const { server, services, limits, maxBodyBytes } = options;
+  const { server, services, limits, maxBodyBytes, direct } = options;
+  const contextOf = async (req: http.IncomingMessage, requestId: string): Promise<GraphQLContext> => {
+    const header = req.headers.authorization;
+    if (header === undefined || header.trim() === '') return createContext(services, limits, null, requestId);
+    let principal: Awaited<ReturnType<typeof services.auth.authenticate>>;
+    try {
+      principal = await services.auth.authenticate(bearerToken(header));
+    } catch (error) {
+      // Apollo answers a failed context with HTTP 500: a coded error (UNAVAILABLE while
+      // the database is down) keeps its code and the status of any other operation error
+      if (error instanceof AppError) throw new AppError(error.code, error.message, { ...error.extensions, http: { status: 200 } });
+      throw error;
+    }
+    if (!principal) {
+      throw new GraphQLError('the API key is invalid or revoked; send Authorization: Bearer <key>', {
+        extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+      });
+    }
+    return createContext(services, limits, principal, requestId);
+  };
   return async (req, res, requestId) => {
     const method = (req.method ?? 'GET').toUpperCase();
     let body: unknown;
@@ -90,6 +116,22 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler {
         body = {};
       }
     }
+    // the context is made once: by the direct path, or by Apollo when the direct path is not taken
+    let context: (() => Promise<GraphQLContext>) | undefined;
+    const prepared = direct && method === 'POST' ? direct.prepare(body, req.headers.accept) : undefined;
+    if (direct && prepared) {
+      const made = await contextOf(req, requestId).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      if ('error' in made) {
+        context = () => Promise.reject(made.error);
+      } else {
+        const answer = await direct.run(prepared, made.value);
+        if (answer) return send(res, answer.status, JSON_RESPONSE, answer.body);
+        context = () => Promise.resolve(made.value);
+      }
+    }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -98,25 +140,7 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler {
     const query = url.indexOf('?');
     const response = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: query < 0 ? '' : url.slice(query), body },
-      context: async () => {
-        const header = req.headers.authorization;
-        if (header === undefined || header.trim() === '') return createContext(services, limits, null, requestId);
-        let principal: Awaited<ReturnType<typeof services.auth.authenticate>>;
-        try {
-          principal = await services.auth.authenticate(bearerToken(header));
-        } catch (error) {
-          // Apollo answers a failed context with HTTP 500: a coded error (UNAVAILABLE while
-          // the database is down) keeps its code and the status of any other operation error
-          if (error instanceof AppError) throw new AppError(error.code, error.message, { ...error.extensions, http: { status: 200 } });
-          throw error;
-        }
-        if (!principal) {
-          throw new GraphQLError('the API key is invalid or revoked; send Authorization: Bearer <key>', {
-            extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
-          });
-        }
-        return createContext(services, limits, principal, requestId);
-      },
+      context: context ?? (() => contextOf(req, requestId)),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
