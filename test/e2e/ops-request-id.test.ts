@@ -52,21 +52,27 @@ describe('request ids and structured logs', () => {
     const key = await createApiKey(database.db, await createTenant(database.db), 'viewer');
     // break what the registryMetrics query reads, so that it fails unexpectedly
     await database.db.query(`alter table mcp.sweep_holds rename to sweep_holds_hidden`);
+    // twice: a document's first run goes through graphql-js, the next through graphql-jit
+    const ids = ['gql-req-1', 'gql-req-2'];
     try {
-      const res = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-request-id': 'gql-req-1' },
-        body: JSON.stringify({ query: '{ registryMetrics { active } }' }),
-      });
-      const body = (await res.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
-      expect(body.errors[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
-      expect(body.errors[0].message).not.toMatch(/sweep_holds/);
+      for (const id of ids) {
+        const res = await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-request-id': id },
+          body: JSON.stringify({ query: '{ registryMetrics { active } }' }),
+        });
+        const body = (await res.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+        expect(body.errors[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
+        expect(body.errors[0].message).not.toMatch(/sweep_holds/);
+      }
     } finally {
       await database.db.query(`alter table mcp.sweep_holds_hidden rename to sweep_holds`);
     }
-    await waitFor(() => lines.some((l) => l.requestId === 'gql-req-1' && l.level >= 50));
-    const logged = lines.find((l) => l.requestId === 'gql-req-1' && l.level >= 50);
-    expect(logged).toBeDefined();
-    expect(JSON.stringify(logged)).toMatch(/sweep_holds/);
+    for (const id of ids) {
+      await waitFor(() => lines.some((l) => l.requestId === id && l.level >= 50));
+      const logged = lines.find((l) => l.requestId === id && l.level >= 50);
+      expect(logged).toBeDefined();
+      expect(JSON.stringify(logged)).toMatch(/sweep_holds/);
+    }
   });
 });
