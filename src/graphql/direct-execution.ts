@@ -26,6 +26,9 @@ export interface DirectExecutionOptions {
   maxDocuments?: number;
 }
 
+/** Longest query text the direct path takes (and keeps parsed); longer ones go to Apollo. */
+const MAX_TEXT_LENGTH = 16_384;
+
 /** An operation run once, not compiled yet. */
 const SEEN_ONCE = Symbol('seen once');
 
@@ -56,7 +59,7 @@ export class DirectExecution {
   private readonly compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null | typeof SEEN_ONCE>>();
 
   constructor(private readonly options: DirectExecutionOptions) {
-    this.documents = cachedDocuments(options.rules.validationRules, options.maxDocuments ?? 500);
+    this.documents = cachedDocuments(options.schema, options.rules.validationRules, { maxEntries: options.maxDocuments, maxTextLength: MAX_TEXT_LENGTH });
   }
 
   /** The request in `body`, when the direct path can take it (`accept`: the request's Accept header). */
@@ -67,13 +70,11 @@ export class DirectExecution {
     if (typeof query !== 'string' || (extensions !== undefined && extensions !== null)) return undefined;
     if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return undefined;
     if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return undefined;
-    let document: DocumentNode;
-    try {
-      document = this.documents.parse(query);
-    } catch {
-      return undefined;
-    }
-    if (this.documents.validate(this.options.schema, document).length > 0) return undefined;
+    // a text too long to be kept would be parsed twice (here, then by Apollo, which keeps a size-bounded LRU)
+    if (query.length > MAX_TEXT_LENGTH) return undefined;
+    const prepared = this.documents.prepare(query);
+    if (prepared.kind !== 'valid') return undefined;
+    const { document } = prepared;
     const name = operationName ?? undefined;
     const operation = getOperationAST(document, name);
     if (!operation || operation.operation === 'subscription') return undefined;

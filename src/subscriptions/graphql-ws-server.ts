@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type DocumentNode, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, getOperationAST, getVariableValues } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema, getOperationAST, getVariableValues } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { OperationRules } from '../graphql/operation-rules';
@@ -108,8 +108,8 @@ export class GraphQLWsServer {
     const { formatError, logger } = options;
     const format = (errors: readonly GraphQLError[]) =>
       errors.map((error) => (formatError ? formatError(error.toJSON(), error) : error.toJSON()));
-    const documents = cachedDocuments(options.rules.validationRules);
     const { schema, rules } = options;
+    const documents = cachedDocuments(schema, rules.validationRules);
     this.dispose = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
       {
         schema,
@@ -117,14 +117,10 @@ export class GraphQLWsServer {
         // the same parse, validation rules, variable coercion and cost check as over HTTP,
         // with the same codes; the context is built by `context` below
         onSubscribe: (ctx, _id, payload) => {
-          let document: DocumentNode;
-          try {
-            document = documents.parse(payload.query);
-          } catch (error) {
-            return [requestError(error, 'GRAPHQL_PARSE_FAILED')];
-          }
-          const invalid = documents.validate(schema, document);
-          if (invalid.length > 0) return invalid.map((error) => requestError(error, 'GRAPHQL_VALIDATION_FAILED'));
+          const prepared = documents.prepare(payload.query);
+          if (prepared.kind === 'syntax') return [requestError(prepared.error, 'GRAPHQL_PARSE_FAILED')];
+          if (prepared.kind === 'invalid') return prepared.errors.map((error) => requestError(error, 'GRAPHQL_VALIDATION_FAILED'));
+          const document = prepared.document;
           const operation = getOperationAST(document, payload.operationName);
           if (!operation) {
             return [requestError(new GraphQLError('Unable to identify the operation to run (operationName)'), 'OPERATION_RESOLUTION_FAILURE')];
