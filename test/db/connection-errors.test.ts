@@ -54,7 +54,9 @@ describe('a lost or refused database connection maps to UNAVAILABLE (retryable)'
 
   postgresOnly('terminates a real backend')('a client that already saw its backend go ("not queryable")', async () => {
     const client = new Client({ connectionString: t!.url });
-    const lost = new Promise((resolve) => client.once('error', resolve));
+    // `on`, not `once`: pg may emit a second 'error' (the FATAL 57P01 message, then the socket
+    // closing: "Connection terminated unexpectedly"), and an 'error' without a listener throws
+    const lost = new Promise((resolve) => client.on('error', resolve));
     await client.connect();
     try {
       const [{ pid }] = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows;
