@@ -101,21 +101,12 @@ function dbUrl(name: string): string {
   return url.toString();
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function withBenchDb<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+/** Runs `sql` on the server's admin database, or on `url`. */
+async function admin(sql: string, url = ADMIN_URL): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    return await fn(client);
+    await client.query(sql);
   } finally {
     await client.end();
   }
@@ -671,9 +662,7 @@ async function main(): Promise<void> {
         // middle of the next scenarios (counted as heartbeat round trips: 1.22–1.42 per batch
         // in full runs against 1.03–1.05 without the registrations before). Each scenario
         // starts clean instead; a plain delete writes no events.
-        await withBenchDb(benchDb, (client) =>
-          client.query(`delete from mcp.agent_registrations r using mcp.agent_manifests m where r.manifest_id = m.id and m.agent_id = 'bench-register'`),
-        );
+        await admin(`delete from mcp.agent_registrations r using mcp.agent_manifests m where r.manifest_id = m.id and m.agent_id = 'bench-register'`, benchDb);
       }],
       ['heartbeats', () => scenarioHeartbeats(url, benchDb, seeded.agentKey, seeded.tenantId)],
       ['dashboard-fleet', async () => {
