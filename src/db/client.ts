@@ -6,9 +6,12 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { type Prisma, PrismaClient } from '../generated/prisma/client';
 import { precompiledPgliteWasm } from './pglite-wasm';
+import { parseTimestamptz } from './timestamps';
 
 // bigint (int8) as a JS string instead of a lossy number: event ids are bigserial.
 types.setTypeParser(types.builtins.INT8, (value) => value);
+// timestamptz: the same Dates as node-pg's parser, read without regular expressions
+types.setTypeParser(types.builtins.TIMESTAMPTZ, parseTimestamptz);
 
 /** Something that runs one parameterized SQL statement. */
 export interface Queryable {
