@@ -710,7 +710,9 @@ async function main(): Promise<void> {
     }
   } finally {
     await service?.stop();
-    await admin(`drop database if exists ${name} with (force)`);
+    // BENCH_KEEP_DB=1 keeps the database for inspection (EXPLAIN, pgbench) after the run
+    if (process.env.BENCH_KEEP_DB === '1') log(`kept the bench database: ${benchDb}`);
+    else await admin(`drop database if exists ${name} with (force)`);
   }
   if (want('start')) await scenarioEmbeddedStart();
 
