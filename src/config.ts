@@ -97,7 +97,10 @@ export interface Config {
   readonly routingAffinityEpsilon: number;
   /** Circuit breaking: consecutive failures (or timeouts) that eject an instance. Default 5. */
   readonly circuitFailureThreshold: number;
-  /** Circuit breaking: an ejection lasts this × the instance's number of ejections. Default 30 s. */
+  /**
+   * Circuit breaking: an ejection lasts this × the instance's number of ejections, which falls
+   * by one for every such period the circuit stays closed after a restore. Default 30 s.
+   */
   readonly circuitBaseEjectionMs: number;
   /** Circuit breaking: longest ejection. Default 5 min. */
   readonly circuitMaxEjectionMs: number;

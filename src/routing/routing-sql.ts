@@ -196,13 +196,15 @@ export interface CircuitRow {
   ejected_at: Date | null;
   ejected_until: Date | null;
   probe_started_at: Date | null;
+  /** The last restore (a successful half-open probe); the ejection count decays from then on. */
+  restored_at: Date | null;
 }
 
 /** The circuit rows of some registrations of one tenant (instances that never failed have none). */
 export async function circuitsOf(db: Queryable, tenantId: string, registrationIds: string[]): Promise<CircuitRow[]> {
   return mapErrors(() =>
     db.query<CircuitRow>(
-      `select registration_id, consecutive_failures, ejection_count, ejected_at, ejected_until, probe_started_at
+      `select registration_id, consecutive_failures, ejection_count, ejected_at, ejected_until, probe_started_at, restored_at
        from mcp.instance_circuits where tenant_id = $1 and registration_id = any($2::uuid[])`,
       [tenantId, registrationIds],
     ),

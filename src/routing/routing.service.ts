@@ -27,6 +27,8 @@ export interface RoutingOptions {
   affinityEpsilon: number;
   /** A half-open probe without an outcome expires after this long. */
   probeTimeoutMs: number;
+  /** The base ejection time: also the step of the ejection count's decay while closed. */
+  baseEjectionMs: number;
 }
 
 export interface RoutingDeps {
@@ -177,7 +179,7 @@ export class RoutingService {
     }
     return loader
       .load(tenantId, registrationId)
-      .then((row) => toCircuit(row, this.now(), this.deps.options.probeTimeoutMs));
+      .then((row) => toCircuit(row, this.now(), this.deps.options));
   }
 
   private now(): Date {
@@ -226,7 +228,12 @@ class CircuitLoader {
   }
 }
 
-function toCircuit(row: CircuitRow | null, now: Date, probeTimeoutMs: number): Circuit {
+/**
+ * The circuit as callers see it. Its ejection count is the one the next ejection would start
+ * from: the stored count less one for every base ejection time the circuit has stayed closed
+ * since its last restore (mcp.report_instance_outcomes applies the same decay when it ejects).
+ */
+function toCircuit(row: CircuitRow | null, now: Date, options: Pick<RoutingOptions, 'probeTimeoutMs' | 'baseEjectionMs'>): Circuit {
   if (!row) {
     return { state: 'closed', consecutiveFailures: 0, ejectionCount: 0, ejectedAt: null, ejectedUntil: null, probeInFlight: false };
   }
@@ -235,13 +242,16 @@ function toCircuit(row: CircuitRow | null, now: Date, probeTimeoutMs: number): C
   return {
     state,
     consecutiveFailures: row.consecutive_failures,
-    ejectionCount: row.ejection_count,
+    ejectionCount:
+      state === 'closed' && row.restored_at !== null
+        ? Math.max(0, row.ejection_count - Math.floor((now.getTime() - row.restored_at.getTime()) / options.baseEjectionMs))
+        : row.ejection_count,
     ejectedAt: row.ejected_at,
     ejectedUntil: row.ejected_until,
     probeInFlight:
       state === 'half_open' &&
       row.probe_started_at !== null &&
-      row.probe_started_at.getTime() > now.getTime() - probeTimeoutMs,
+      row.probe_started_at.getTime() > now.getTime() - options.probeTimeoutMs,
   };
 }
 

@@ -112,7 +112,10 @@ export class InstanceCircuit {
   @Field(() => Int, { description: 'Failures and timeouts reported since the last success.' })
   consecutiveFailures!: number;
 
-  @Field(() => Int, { description: 'Times ejected; an ejection lasts base × this (capped).' })
+  @Field(() => Int, {
+    description:
+      'Times ejected; an ejection lasts base × this (capped). While the circuit is closed it falls by one for every base ejection time since the last restore.',
+  })
   ejectionCount!: number;
 
   @Field(() => Date, { nullable: true })

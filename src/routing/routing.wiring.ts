@@ -45,7 +45,11 @@ export function createRouting(deps: {
     outcomes,
     metrics,
     clock,
-    options: { affinityEpsilon: config.routingAffinityEpsilon, probeTimeoutMs: config.circuitProbeTimeoutMs },
+    options: {
+      affinityEpsilon: config.routingAffinityEpsilon,
+      probeTimeoutMs: config.circuitProbeTimeoutMs,
+      baseEjectionMs: config.circuitBaseEjectionMs,
+    },
   });
   return { service, outcomes, metrics };
 }

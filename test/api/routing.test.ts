@@ -136,6 +136,25 @@ describe('routing over GraphQL', () => {
     expect(codeOf(await report(t.agent, '', 'failure'))).toBe('BAD_USER_INPUT');
   });
 
+  it('Registration.circuit shows the decayed ejection count of a closed circuit (3 ejections, restored 65 s ago → 1; open → as stored)', async () => {
+    const { agent, ids } = await instances(t, 2, 'decay');
+    // restored 65 s ago after three ejections (two whole steps of the default 30 s base), and
+    // one still open after three: written as mcp.report_instance_outcomes leaves them
+    await h.database.db.query(
+      `insert into mcp.instance_circuits (registration_id, tenant_id, ejection_count, ejected_at, ejected_until, restored_at)
+       select r.id, r.tenant_id, 3,
+              case when r.instance_id = $2 then now() end,
+              case when r.instance_id = $2 then now() + interval '90 seconds' end,
+              now() - interval '65 seconds'
+       from mcp.agent_registrations r where r.tenant_id = $1 and r.instance_id = any($3)`,
+      [t.id, ids[1], ids],
+    );
+    const read = await h.run<RegistrationCircuitsQuery>(t.viewer, op('RegistrationCircuits'), { filter: { agentId: agent }, first: 20 });
+    const circuits = Object.fromEntries(read.data!.registrations.nodes.map((n) => [n.instanceId, n.circuit]));
+    expect(circuits[ids[0]]).toMatchObject({ state: 'closed', ejectionCount: 1 });
+    expect(circuits[ids[1]]).toMatchObject({ state: 'open', ejectionCount: 3 });
+  });
+
   it('another tenant sees none of it: picks, outcome reports, circuits and ejected events', async () => {
     const { agent, ids } = await instances(t, 3, 'iso');
     for (let i = 0; i < 5; i++) await report(t.agent, ids[0], 'failure');

@@ -150,6 +150,38 @@ describe('circuit breaking in SQL', () => {
     expect(await circuit(tenantId, ids[0])).toMatchObject({ ejection_count: 4, ejected_until: at(283) });
   });
 
+  it('the ejection count decays while closed: one off per 30 s since the restore (3 ejections, 65 s closed → the next lasts 60 s, not 120 s)', async () => {
+    const at = testClock();
+    const { tenantId, agent, ids } = await setup(10);
+    const others = ids.slice(1);
+    // three ejections in a row (30, 60, 90 s), then a successful probe at 183 s
+    await report(tenantId, ids[0], Array(5).fill('failure'), at(0));
+    await pick(tenantId, agent, at(30), others);
+    await report(tenantId, ids[0], ['failure'], at(31));
+    await pick(tenantId, agent, at(91), others);
+    await report(tenantId, ids[0], ['failure'], at(92));
+    expect(await circuit(tenantId, ids[0])).toMatchObject({ ejection_count: 3, ejected_until: at(182) });
+    expect((await pick(tenantId, agent, at(182), others)).probe).toBe(true);
+    expect(results(await report(tenantId, ids[0], ['success'], at(183)))).toEqual(['restored/closed']);
+
+    // 65 s closed (two whole steps of 30 s): 3 → 1, and the next ejection is the second: 60 s
+    await report(tenantId, ids[0], Array(4).fill('failure'), at(240));
+    expect(results(await report(tenantId, ids[0], ['failure'], at(248)))).toEqual(['ejected/open']);
+    expect(await circuit(tenantId, ids[0])).toMatchObject({ ejection_count: 2, ejected_until: at(308) });
+
+    // restored again at 309 s; failing 10 s later (no whole step): 2 → 3, 90 s
+    expect((await pick(tenantId, agent, at(308), others)).probe).toBe(true);
+    expect(results(await report(tenantId, ids[0], ['success'], at(309)))).toEqual(['restored/closed']);
+    await report(tenantId, ids[0], Array(5).fill('failure'), at(319));
+    expect(await circuit(tenantId, ids[0])).toMatchObject({ ejection_count: 3, ejected_until: at(409) });
+
+    // long closed (an hour after the next restore): back to the first ejection's 30 s
+    await pick(tenantId, agent, at(409), others);
+    await report(tenantId, ids[0], ['success'], at(410));
+    await report(tenantId, ids[0], Array(5).fill('failure'), at(4010));
+    expect(await circuit(tenantId, ids[0])).toMatchObject({ ejection_count: 1, ejected_until: at(4040) });
+  });
+
   it('never ejects more than 10 % of an agent’s active instances (2 of 20), and at least one of 3', async () => {
     const at = testClock();
     const big = await setup(20);

@@ -159,6 +159,7 @@ const samples: Array<{
       ejectedUntil: at(16),
       probeStartedAt: at(17),
       updatedAt: at(18),
+      restoredAt: at(19),
     },
   },
 ];
