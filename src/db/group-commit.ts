@@ -11,11 +11,12 @@ export interface GroupCommitOptions<R> {
   onError?: (error: unknown) => void;
 }
 
-interface Pending<I, R> {
-  item: I;
-  resolve: (result: R) => void;
-  reject: (error: unknown) => void;
-}
+/** One submission: an item (`submit`), or several that settle together (`submitMany`). */
+type Pending<I, R> =
+  | { item: I; items?: undefined; resolve: (result: R) => void; reject: (error: unknown) => void }
+  | { items: I[]; resolve: (results: R[]) => void; reject: (error: unknown) => void };
+
+const sizeOf = (p: { items?: unknown[] }): number => (p.items === undefined ? 1 : p.items.length);
 
 /**
  * Group commit: the first item on an idle writer is written at once; while a write is in
@@ -50,6 +51,22 @@ export class GroupCommitWriter<I, R> {
     });
   }
 
+  /**
+   * Queues several items that go into the same batch (which may then exceed `maxBatch` by
+   * less than one submission); resolves with their results, in order, after that batch
+   * committed. One promise for all of them: a message of many outcome reports costs one.
+   */
+  submitMany(items: I[]): Promise<R[]> {
+    if (this.closed) {
+      return Promise.reject(new AppError(ErrorCode.UNAVAILABLE, 'the registry is shutting down'));
+    }
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<R[]>((resolve, reject) => {
+      this.queue.push({ items, resolve, reject });
+      if (!this.writing) this.writing = this.drain();
+    });
+  }
+
   /** Waits until every item submitted so far is written (or failed). */
   async flush(): Promise<void> {
     while (this.writing) await this.writing;
@@ -61,19 +78,42 @@ export class GroupCommitWriter<I, R> {
     await this.flush();
   }
 
+  /** The next submissions to write: the first, then more while their items fit in maxBatch. */
+  private takeBatch(): Pending<I, R>[] {
+    let count = sizeOf(this.queue[0]);
+    let end = 1;
+    while (end < this.queue.length && count + sizeOf(this.queue[end]) <= this.maxBatch) {
+      count += sizeOf(this.queue[end]);
+      end++;
+    }
+    return this.queue.splice(0, end);
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch);
+        const batch = this.takeBatch();
+        const items: I[] = [];
+        for (const p of batch) {
+          if (p.items === undefined) items.push(p.item);
+          else for (const item of p.items) items.push(item);
+        }
         try {
-          const results = await this.write(batch.map((p) => p.item));
-          batch.forEach((p, i) => p.resolve(results[i]));
-          this.options.onBatch?.(batch.length);
+          const results = await this.write(items);
+          let at = 0;
+          for (const p of batch) {
+            if (p.items === undefined) p.resolve(results[at++]);
+            else {
+              p.resolve(results.slice(at, at + p.items.length));
+              at += p.items.length;
+            }
+          }
+          this.options.onBatch?.(items.length);
           this.options.onWritten?.(results);
         } catch (error) {
           const failure = new AppError(ErrorCode.UNAVAILABLE, `${this.what} could not be stored; retry`);
           batch.forEach((p) => p.reject(failure));
-          this.options.onBatch?.(batch.length);
+          this.options.onBatch?.(items.length);
           this.options.onError?.(error);
         }
       }

@@ -156,7 +156,7 @@ export class RoutingService {
       }
       return { tenantId, instanceId, outcome: outcome as InstanceOutcome };
     });
-    const stored = await Promise.all(items.map((item) => this.deps.outcomes.submit(item)));
+    const stored = await this.deps.outcomes.submitMany(items);
     return stored.map((report, i) => {
       const { instanceId, outcome } = items[i];
       if (report.result === 'not_found' || report.result === 'invalid' || !report.registrationId || !report.circuit) {
