@@ -100,6 +100,7 @@ export async function scenarioPicks(o: RoutingBenchOptions): Promise<BenchRow[]>
     prefix: 'pickhb',
   });
   try {
+    const before = await scrape(o.url);
     const [picks, beats] = await Promise.all([
       // open loop, evenly spread (autocannon's overallRate is a burst per second: see
       // http-load.ts), from a thread of its own: the fleet's sockets are this thread's
@@ -113,9 +114,17 @@ export async function scenarioPicks(o: RoutingBenchOptions): Promise<BenchRow[]>
       }),
       heartbeatFixedRate(fleet.connections, heartbeatRate, o.seconds),
     ]);
+    const after = await scrape(o.url);
+    // where the tail is: the service's own view of the same seconds (its pick's database
+    // round trip, its event loop's longest delay, its time in garbage collection)
+    const inside = [
+      `service: pick round trip p99 ${bucketQuantile(before, after, 'agent_registry_pick_duration_seconds', 0.99)}`,
+      `event loop delay max ${round(metric(after, 'nodejs_eventloop_lag_max_seconds') * 1000)} ms`,
+      `GC ${round((metric(after, 'nodejs_gc_duration_seconds_sum') - metric(before, 'nodejs_gc_duration_seconds_sum')) * 1000)} ms in ${o.seconds} s`,
+    ].join(', ');
     rows.push({
       scenario: `pickInstance at 500/s, ${o.agents} agents heartbeating (${heartbeatRate}/s)`,
-      figure: `${round(picks.perSecond)} picks/s, p50 ${round(picks.p50)} ms, p99 ${round(picks.p99)} ms; heartbeats ${round(beats.perSecond)}/s p99 ${round(beats.p99)} ms, failed ${beats.failed}, register errors ${fleet.errors}`,
+      figure: `${round(picks.perSecond)} picks/s, p50 ${round(picks.p50)} ms, p99 ${round(picks.p99)} ms; heartbeats ${round(beats.perSecond)}/s p99 ${round(beats.p99)} ms, failed ${beats.failed}, register errors ${fleet.errors}; ${inside}`,
       baseline: '—',
       ratio: null,
       target: 'p99 < 20 ms',
@@ -150,6 +159,41 @@ export async function scenarioPicks(o: RoutingBenchOptions): Promise<BenchRow[]>
     await fleet.close();
   }
   return rows;
+}
+
+/** The service's Prometheus text (scraping also resets prom-client's event-loop delay window). */
+async function scrape(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
+/** The sum over every series of a metric's samples named `name` (without labels), 0 when absent. */
+function metric(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** "≤ X ms": the upper bound of the histogram bucket holding quantile `q` of what was observed between two scrapes. */
+function bucketQuantile(before: string, after: string, histogram: string, q: number): string {
+  const buckets = (text: string) => {
+    const counts = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      const match = line.match(new RegExp(`^${histogram}_bucket\\{.*le="([^"]+)".*\\} (\\S+)$`));
+      if (match) counts.set(match[1], (counts.get(match[1]) ?? 0) + Number(match[2]));
+    }
+    return counts;
+  };
+  const start = buckets(before);
+  const end = buckets(after);
+  const total = (end.get('+Inf') ?? 0) - (start.get('+Inf') ?? 0);
+  if (total <= 0) return 'n/a';
+  const bounds = [...end.keys()].filter((le) => le !== '+Inf').sort((a, b) => Number(a) - Number(b));
+  for (const le of bounds) {
+    if ((end.get(le) ?? 0) - (start.get(le) ?? 0) >= q * total) return `≤ ${round(Number(le) * 1000)} ms`;
+  }
+  return `> ${round(Number(bounds.at(-1)) * 1000)} ms`;
 }
 
 /** Sends `rate` reports per second for `seconds`, evenly spread, through `report`; latency per report. */
