@@ -657,12 +657,17 @@ async function main(): Promise<void> {
         async () => scenarioRegistration(url, seeded.agentKey, await registrationBaseline(benchDb, seeded.tenantId, connections), WORKERS, connections),
       ]),
       ['registration-cleanup', async () => {
-        // the registration rows leave ~15,000 instances that never heartbeat: 45 s later the
-        // stale sweep would mark them, write their events and wake the event reader in the
-        // middle of the next scenarios (counted as heartbeat round trips: 1.22–1.42 per batch
-        // in full runs against 1.03–1.05 without the registrations before). Each scenario
+        // the registration rows leave ~15,000 instances that never heartbeat, and the memory
+        // scenario 2,000 disconnected ones: 45 s later the stale sweep would mark them, write
+        // their events and wake the event reader in the middle of the next scenarios (counted
+        // as heartbeat round trips: 1.22–1.42 per batch in full runs against 1.03–1.05 without
+        // the registrations before; 1.09–1.11 with the memory scenario's left). Each scenario
         // starts clean instead; a plain delete writes no events.
-        await admin(`delete from mcp.agent_registrations r using mcp.agent_manifests m where r.manifest_id = m.id and m.agent_id = 'bench-register'`, benchDb);
+        await admin(
+          `delete from mcp.agent_registrations r using mcp.agent_manifests m
+           where r.manifest_id = m.id and m.agent_id in ('bench-register', 'bench-memory')`,
+          benchDb,
+        );
       }],
       ['heartbeats', () => scenarioHeartbeats(url, benchDb, seeded.agentKey, seeded.tenantId)],
       ['dashboard-fleet', async () => {
