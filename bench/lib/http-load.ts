@@ -25,6 +25,8 @@ export interface FixedRateRun {
   p90: number;
   p99: number;
   max: number;
+  /** p99 of the requests due in each second of the run: where in the run the tail is. */
+  p99BySecond: number[];
 }
 
 export async function httpFixedRate(options: {
@@ -43,6 +45,7 @@ export async function httpFixedRate(options: {
   const body = Buffer.from(options.body);
   const headers = { ...options.headers, 'content-length': String(body.length) };
   const latencies: number[] = [];
+  const bySecond: number[][] = [];
   let non2xx = 0;
   let errors = 0;
   const total = Math.floor(rate * seconds);
@@ -55,8 +58,11 @@ export async function httpFixedRate(options: {
         (res) => {
           res.on('data', () => undefined);
           res.on('end', () => {
-            if (res.statusCode! >= 200 && res.statusCode! < 300) latencies.push(performance.now() - dueAt);
-            else non2xx++;
+            if (res.statusCode! >= 200 && res.statusCode! < 300) {
+              const latency = performance.now() - dueAt;
+              latencies.push(latency);
+              (bySecond[Math.floor((dueAt - started) / 1000)] ??= []).push(latency);
+            } else non2xx++;
             resolve();
           });
         },
@@ -92,6 +98,7 @@ export async function httpFixedRate(options: {
     p90: percentile(latencies, 90),
     p99: percentile(latencies, 99),
     max: percentile(latencies, 100),
+    p99BySecond: Array.from(bySecond, (second) => (second ? percentile(second, 99) : 0)),
   };
 }
 

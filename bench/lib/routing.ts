@@ -124,7 +124,7 @@ export async function scenarioPicks(o: RoutingBenchOptions): Promise<BenchRow[]>
     ].join(', ');
     rows.push({
       scenario: `pickInstance at 500/s, ${o.agents} agents heartbeating (${heartbeatRate}/s)`,
-      figure: `${round(picks.perSecond)} picks/s, p50 ${round(picks.p50)} ms, p99 ${round(picks.p99)} ms; heartbeats ${round(beats.perSecond)}/s p99 ${round(beats.p99)} ms, failed ${beats.failed}, register errors ${fleet.errors}; ${inside}`,
+      figure: `${round(picks.perSecond)} picks/s, p50 ${round(picks.p50)} ms, p99 ${round(picks.p99)} ms (by second ${picks.p99BySecond.map((v) => round(v)).join(' / ')}); heartbeats ${round(beats.perSecond)}/s p99 ${round(beats.p99)} ms, failed ${beats.failed}, register errors ${fleet.errors}; ${inside}`,
       baseline: '—',
       ratio: null,
       target: 'p99 < 20 ms',
