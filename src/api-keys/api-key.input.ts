@@ -1,4 +1,4 @@
-import { Length } from 'class-validator';
+import { Length } from '../graphql/constraints';
 import { Field, ID, InputType } from 'type-graphql';
 import { ApiKeyRole } from './api-key.type';
 

@@ -1,4 +1,4 @@
-import { ArrayMaxSize, IsOptional } from 'class-validator';
+import { ArrayMaxSize, IsOptional } from '../graphql/constraints';
 import { Field, InputType } from 'type-graphql';
 import { EventKindValue } from './registration-event.type';
 

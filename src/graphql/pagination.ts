@@ -1,5 +1,5 @@
 import { type ClassType, ArgsType, Field, Int, ObjectType } from 'type-graphql';
-import { Min } from 'class-validator';
+import { Min } from './constraints';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
 import { AppError, ErrorCode, badInput } from '../errors';
 

@@ -1,4 +1,5 @@
-import { getMetadataStorage, type ValidationError, validate } from 'class-validator';
+import type { ValidationError } from 'class-validator';
+import { getMetadataStorage, validate } from './constraints';
 import { ArgumentValidationError, type ValidatorFn } from 'type-graphql';
 
 const OPTIONS = { skipMissingProperties: true, forbidUnknownValues: false } as const;

@@ -1,4 +1,4 @@
-import { ArrayMaxSize, IsOptional, Length, Matches } from 'class-validator';
+import { ArrayMaxSize, IsOptional, Length, Matches } from '../graphql/constraints';
 import { Field, InputType } from 'type-graphql';
 import { AGENT_ID_PATTERN } from '../validation';
 

@@ -1,4 +1,4 @@
-import { Length } from 'class-validator';
+import { Length } from '../graphql/constraints';
 import { Field, InputType } from 'type-graphql';
 
 @InputType()
