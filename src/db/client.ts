@@ -1,17 +1,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type ClientBase, Pool, types } from 'pg';
+import type * as Pg from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
-import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { type Prisma, PrismaClient } from '../generated/prisma/client';
 import { precompiledPgliteWasm } from './pglite-wasm';
-import { parseTimestamptz } from './timestamps';
 
-// bigint (int8) as a JS string instead of a lossy number: event ids are bigserial.
-types.setTypeParser(types.builtins.INT8, (value) => value);
-// timestamptz: the same Dates as node-pg's parser, read without regular expressions
-types.setTypeParser(types.builtins.TIMESTAMPTZ, parseTimestamptz);
+let pg: typeof Pg | undefined;
+
+/**
+ * node-pg, loaded on first use, with this project's type parsers installed. Each database
+ * loads only its own driver: the embedded one never needs node-pg (PGlite parses its own
+ * results), and node-pg with pg-pool, pg-protocol, pg-types and Prisma's adapter is ~70 ms
+ * of the embedded start; PostgreSQL does not load PGlite's Prisma adapter either.
+ */
+export function loadPg(): typeof Pg {
+  if (!pg) {
+    pg = require('pg') as typeof Pg;
+    const { parseTimestamptz } = require('./timestamps') as typeof import('./timestamps');
+    // bigint (int8) as a JS string instead of a lossy number: event ids are bigserial.
+    pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+    // timestamptz: the same Dates as node-pg's parser, read without regular expressions
+    pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, parseTimestamptz);
+  }
+  return pg;
+}
 
 /** Something that runs one parameterized SQL statement. */
 export interface Queryable {
@@ -85,6 +98,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 export function openPostgres(url: string, poolSize = 10): Database {
+  const { Pool } = loadPg();
+  const { PrismaPg } = require('@prisma/adapter-pg') as typeof import('@prisma/adapter-pg');
   const pool = new Pool({ connectionString: url, max: poolSize, application_name: 'agent-registry' });
   // an idle client that the server drops (restart, pg_terminate_backend) must not crash us
   pool.on('error', () => undefined);
@@ -191,6 +206,7 @@ export async function openPglite(dataDir: string, options: PgliteOptions = {}): 
     const startOptions = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'], pgliteWasmModule };
     const pglite = inMemory ? new PGlite(startOptions) : new PGlite(pgdata, startOptions);
     await pglite.waitReady;
+    const { PrismaPGlite } = require('pglite-prisma-adapter') as typeof import('pglite-prisma-adapter');
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
     type Tx = Parameters<Parameters<PGlite['transaction']>[0]>[0];
     const counter: StatementCounter = { sent: 0 };

@@ -1,5 +1,5 @@
-import { Client } from 'pg';
-import type { Database } from '../db/client';
+import type { Client } from 'pg';
+import { type Database, loadPg } from '../db/client';
 import type { Logger } from '../logger';
 import { EVENT_COLUMNS, type EventRow, toRegistryEvent } from './event-rows';
 import type { EventFeed, LogPosition, RegistryEvent } from './types';
@@ -323,7 +323,7 @@ export class EventLogReader implements EventFeed {
 
   private async connectListener(): Promise<void> {
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.db.url, application_name: 'agent-registry-events' });
+    const client = new (loadPg().Client)({ connectionString: this.db.url, application_name: 'agent-registry-events' });
     const lost = (error?: unknown) => this.listenerLost(client, error);
     client.on('error', lost);
     client.on('end', () => lost());
