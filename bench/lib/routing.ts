@@ -162,12 +162,12 @@ export async function scenarioPicks(o: RoutingBenchOptions): Promise<BenchRow[]>
 }
 
 /** The service's Prometheus text (scraping also resets prom-client's event-loop delay window). */
-async function scrape(url: string): Promise<string> {
+export async function scrape(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
 }
 
 /** The sum over every series of a metric's samples named `name` (without labels), 0 when absent. */
-function metric(text: string, name: string): number {
+export function metric(text: string, name: string): number {
   let sum = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
