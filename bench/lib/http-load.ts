@@ -37,8 +37,14 @@ export async function httpFixedRate(options: {
   seconds: number;
   connections: number;
   tickMs?: number;
+  /**
+   * Seconds sent at the rate before the measured ones, not recorded: the thread's code and
+   * its keep-alive sockets are warm when measuring starts. Default 0.
+   */
+  warmupSeconds?: number;
 }): Promise<FixedRateRun> {
   const { rate, seconds } = options;
+  const warmupMs = (options.warmupSeconds ?? 0) * 1000;
   const tickMs = options.tickMs ?? 2;
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
   const target = new URL(options.url);
@@ -48,7 +54,7 @@ export async function httpFixedRate(options: {
   const bySecond: number[][] = [];
   let non2xx = 0;
   let errors = 0;
-  const total = Math.floor(rate * seconds);
+  const total = Math.floor(rate * (seconds + warmupMs / 1000));
   const inflight = new Set<Promise<void>>();
 
   const send = (dueAt: number) => {
@@ -58,10 +64,12 @@ export async function httpFixedRate(options: {
         (res) => {
           res.on('data', () => undefined);
           res.on('end', () => {
-            if (res.statusCode! >= 200 && res.statusCode! < 300) {
+            if (dueAt - started < warmupMs) {
+              if (res.statusCode! < 200 || res.statusCode! >= 300) non2xx++;
+            } else if (res.statusCode! >= 200 && res.statusCode! < 300) {
               const latency = performance.now() - dueAt;
               latencies.push(latency);
-              (bySecond[Math.floor((dueAt - started) / 1000)] ??= []).push(latency);
+              (bySecond[Math.floor((dueAt - started - warmupMs) / 1000)] ??= []).push(latency);
             } else non2xx++;
             resolve();
           });
@@ -83,11 +91,11 @@ export async function httpFixedRate(options: {
     const now = performance.now();
     const due = Math.min(total, Math.floor(((now - started) / 1000) * rate));
     for (; sent < due; sent++) send(started + (sent * 1000) / rate);
-    if (now - started > (seconds + 30) * 1000) break;
+    if (now - started > warmupMs + (seconds + 30) * 1000) break;
     await new Promise((resolve) => setTimeout(resolve, tickMs));
   }
   await Promise.all(inflight);
-  const elapsed = (performance.now() - started) / 1000;
+  const elapsed = (performance.now() - started - warmupMs) / 1000;
   agent.destroy();
   return {
     completed: latencies.length,
