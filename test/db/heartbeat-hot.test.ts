@@ -38,15 +38,17 @@ describe('heartbeat writes', () => {
   it('run as PL/pgSQL with a generic plan: planned once per connection, not on every batch (as SQL: ~3 ms a batch)', async () => {
     // a LANGUAGE sql function that returns a table and writes is never inlined, and before
     // PostgreSQL 18 it is parsed and planned anew on every call (20261205090000_heartbeat_plpgsql);
-    // the same holds for the pick, the other statement on a hot path
+    // the same holds for the pick, the other statement on a hot path, and for the disconnect
+    // (once per closed socket: thousands at once when a fleet loses its connections)
     const rows = await t.db.query<{ name: string; language: string; config: string[] | null }>(
       `select p.proname as name, l.lanname as language, p.proconfig as config
        from pg_proc p join pg_language l on l.oid = p.prolang
-       where p.pronamespace = 'mcp'::regnamespace and p.proname in ('heartbeat_instances', 'pick_instance')
+       where p.pronamespace = 'mcp'::regnamespace and p.proname in ('heartbeat_instances', 'mark_instance_disconnected', 'pick_instance')
        order by 1`,
     );
     expect(rows).toEqual([
       { name: 'heartbeat_instances', language: 'plpgsql', config: ['plan_cache_mode=force_generic_plan'] },
+      { name: 'mark_instance_disconnected', language: 'plpgsql', config: ['plan_cache_mode=force_generic_plan'] },
       { name: 'pick_instance', language: 'plpgsql', config: ['plan_cache_mode=force_generic_plan'] },
     ]);
   });
