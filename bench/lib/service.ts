@@ -94,6 +94,25 @@ export function cpuMs(pid: number): number {
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
+/**
+ * CPU time (user + system, ms) used so far by every PostgreSQL server process on this
+ * machine (Linux; processes that exit in between are missed, which the bench's phases,
+ * on long-lived pooled connections, do not do).
+ */
+export function postgresCpuMs(): number {
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      total += cpuMs(Number(entry));
+    } catch {
+      // gone in between
+    }
+  }
+  return total;
+}
+
 /** Resident set size of a process, in bytes (Linux). */
 export function rssBytes(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
