@@ -35,7 +35,8 @@ import { RegistrationStatus } from '../src/registrations/registration.type';
  * each; default "10,32"), BENCH_ONLY (comma-separated scenario names: registration, memory,
  * heartbeats, dashboard (dashboard-fleet, dashboard-10k), fanout, picks, outcomes, start),
  * BENCH_ALTERNATIONS (registration and dashboard rows alternate pgbench and their own
- * measurement this many times and compare the sums; default 2).
+ * measurement this many times and compare the sums; default 2), BENCH_WARMUP_SECONDS (the
+ * same load, not measured, before those rows' first measurement; default 3).
  *
  * Round trips per operation: see lib/round-trips.ts.
  */
@@ -127,16 +128,28 @@ interface AlternatedHttp {
   counts: PhaseCounts;
 }
 
-/** Runs `baseline` and `measure` alternately ALTERNATIONS times; baseline tx/s is the mean of its runs. */
+/**
+ * Seconds of the same load, not measured, before a row's first measurement: the service's
+ * JIT is still compiling that path's code when its first requests arrive (a `perf` profile
+ * of the first 8 s of registrations had 20 % of the API process's CPU on V8's compiler
+ * threads), and pgbench's baseline has no such start.
+ */
+const WARMUP_SECONDS = Math.max(0, Number(process.env.BENCH_WARMUP_SECONDS ?? 3));
+
+/**
+ * Warms `measure` up for WARMUP_SECONDS, then runs `baseline` and `measure` alternately
+ * ALTERNATIONS times; baseline tx/s is the mean of its runs.
+ */
 async function alternate(
   baseline: () => { tps: number } | Promise<{ tps: number }>,
-  measure: () => Promise<{ result: autocannon.Result; counts: PhaseCounts }>,
+  measure: (seconds: number) => Promise<{ result: autocannon.Result; counts: PhaseCounts }>,
 ): Promise<{ baselineTps: number; baselines: number[]; ours: AlternatedHttp }> {
   const baselines: number[] = [];
   const ours: AlternatedHttp = { ok: 0, non2xx: 0, errors: 0, seconds: 0, p99s: [], perRun: [], counts: { cpuMs: 0, statements: 0, transactions: 0 } };
+  if (WARMUP_SECONDS > 0) await measure(WARMUP_SECONDS);
   for (let i = 0; i < ALTERNATIONS; i++) {
     baselines.push((await baseline()).tps);
-    const { result, counts } = await measure();
+    const { result, counts } = await measure(SECONDS);
     const seconds = result.duration || SECONDS;
     ours.ok += result['2xx'];
     ours.non2xx += result.non2xx;
@@ -229,13 +242,13 @@ async function scenarioRegistration(
   processes: number,
   connections: number,
 ) {
-  const { baselineTps, baselines, ours } = await alternate(baseline, () => {
-    log(`registration: GraphQL over HTTP, ${processes} API process(es), ${connections} connections`);
+  const { baselineTps, baselines, ours } = await alternate(baseline, (seconds) => {
+    log(`registration: GraphQL over HTTP, ${processes} API process(es), ${connections} connections${seconds === SECONDS ? '' : `, ${seconds} s warm-up`}`);
     return roundTrips.around(processes === 1 ? url : null, () =>
       autocannon({
         url: `${url}/graphql`,
         connections,
-        duration: SECONDS,
+        duration: seconds,
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${agentKey}` },
         requests: [
@@ -378,15 +391,15 @@ async function scenarioDashboard(url: string, benchDb: string, shape: DashboardS
       log(`dashboard (${shape.label}): pgbench baseline, ${connections} clients`);
       return pgbench(benchDb, script, { clients: connections, seconds: SECONDS, vars });
     },
-    () => {
-      log(`dashboard (${shape.label}): GraphQL over HTTP, ${connections} connections`);
+    (seconds) => {
+      log(`dashboard (${shape.label}): GraphQL over HTTP, ${connections} connections${seconds === SECONDS ? '' : `, ${seconds} s warm-up`}`);
       return roundTrips.around(
         url,
         () =>
           autocannon({
             url: `${url}/graphql`,
             connections,
-            duration: SECONDS,
+            duration: seconds,
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${shape.viewerKey}` },
             requests: [
