@@ -294,6 +294,8 @@ async function scenarioHeartbeats(url: string, benchDb: string, agentKey: string
   const wsUrl = `${url.replace('http', 'ws')}/agents`;
   const fleet = await connectFleet(wsUrl, agentKey, AGENTS, { agentId: 'bench-heartbeat', prefix: 'ws' });
   try {
+    log(`heartbeats: ${WARMUP_SECONDS} s warm-up (closed loop, not measured)`);
+    await heartbeatClosedLoop(fleet.connections, WARMUP_SECONDS);
     log('heartbeats: closed loop');
     const batches = async () => metricValue(await (await fetch(`${url}/metrics`)).text(), 'agent_registry_heartbeat_batch_size_count');
     const batchesBefore = await batches();
