@@ -94,22 +94,29 @@ export function cpuMs(pid: number): number {
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
-/**
- * CPU time (user + system, ms) used so far by every PostgreSQL server process on this
- * machine (Linux; processes that exit in between are missed, which the bench's phases,
- * on long-lived pooled connections, do not do).
- */
-export function postgresCpuMs(): number {
-  let total = 0;
+/** CPU time (user + system, ms) used so far by each PostgreSQL server process on this machine (Linux), by pid. */
+export function postgresCpuSnapshot(): Map<number, number> {
+  const byPid = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
-      total += cpuMs(Number(entry));
+      byPid.set(Number(entry), cpuMs(Number(entry)));
     } catch {
       // gone in between
     }
   }
+  return byPid;
+}
+
+/**
+ * CPU (ms) the PostgreSQL processes used since `before`: processes started since count in
+ * full; processes that exited in between are missed (a pool closing an idle connection), so
+ * the figure is a lower bound.
+ */
+export function postgresCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of postgresCpuSnapshot()) total += ms - (before.get(pid) ?? 0);
   return total;
 }
 
