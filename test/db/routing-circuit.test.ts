@@ -57,6 +57,39 @@ describe('circuit breaking in SQL', () => {
 
   const results = (rs: OutcomeReportResult[]) => rs.map((r) => `${r.result}/${r.circuit}`);
 
+  it('a batch mixing clean successes with other instances’ failures answers each in order and writes back only the failing circuits', async () => {
+    const at = testClock();
+    const { tenantId, ids } = await setup(6);
+    // ids[4] has a failure on record: its successes are not clean (they reset the count)
+    await report(tenantId, ids[4], ['failure'], at(0));
+    const items: { tenantId: string; instanceId: string; outcome: InstanceOutcome }[] = [
+      { tenantId, instanceId: ids[0], outcome: 'failure' },
+      { tenantId, instanceId: ids[1], outcome: 'success' },
+      { tenantId, instanceId: ids[2], outcome: 'failure' },
+      { tenantId, instanceId: ids[3], outcome: 'success' },
+      { tenantId, instanceId: ids[0], outcome: 'timeout' },
+      { tenantId, instanceId: ids[1], outcome: 'success' },
+      { tenantId, instanceId: ids[4], outcome: 'success' },
+      { tenantId, instanceId: ids[5], outcome: 'success' },
+      { tenantId, instanceId: ids[5], outcome: 'failure' },
+      { tenantId, instanceId: ids[2], outcome: 'success' },
+      { tenantId, instanceId: 'nobody', outcome: 'success' },
+    ];
+    const answers = await reportInstanceOutcomes(t.db, items, POLICY, at(1));
+    expect(answers.map((a) => `${a.result}/${a.circuit}`)).toEqual([
+      ...Array(10).fill('recorded/closed'),
+      'not_found/null',
+    ]);
+    expect(await circuit(tenantId, ids[0])).toMatchObject({ consecutive_failures: 2 });
+    expect(await circuit(tenantId, ids[1])).toBeUndefined();
+    // a failure then a success of the same instance: the success resets the count
+    expect(await circuit(tenantId, ids[2])).toMatchObject({ consecutive_failures: 0 });
+    expect(await circuit(tenantId, ids[3])).toBeUndefined();
+    expect(await circuit(tenantId, ids[4])).toMatchObject({ consecutive_failures: 0 });
+    // a success then a failure of the same instance in one batch: not clean, the failure counts
+    expect(await circuit(tenantId, ids[5])).toMatchObject({ consecutive_failures: 1 });
+  });
+
   it('5 consecutive failures or timeouts eject for 30 s; a success in between starts the count again', async () => {
     const at = testClock();
     const { tenantId, ids } = await setup(10);
