@@ -90,6 +90,38 @@ describe('circuit breaking in SQL', () => {
     expect(await circuit(tenantId, ids[5])).toMatchObject({ consecutive_failures: 1 });
   });
 
+  it('an unknown outcome is answered invalid and counts nothing, beside successes and failures of the same instances', async () => {
+    const at = testClock();
+    const { tenantId, ids } = await setup(3);
+    const since = await lastEventId(t.db);
+    const bogus = 'bogus' as InstanceOutcome;
+    const answers = await reportInstanceOutcomes(
+      t.db,
+      [
+        { tenantId, instanceId: ids[0], outcome: bogus },
+        { tenantId, instanceId: ids[0], outcome: 'success' },
+        { tenantId, instanceId: ids[1], outcome: 'success' },
+        { tenantId, instanceId: ids[2], outcome: 'failure' },
+        { tenantId, instanceId: ids[2], outcome: bogus },
+        { tenantId, instanceId: 'nobody', outcome: bogus },
+      ],
+      POLICY,
+      at(0),
+    );
+    expect(answers.map((a) => `${a.result}/${a.circuit}`)).toEqual([
+      'invalid/closed',
+      'recorded/closed',
+      'recorded/closed',
+      'recorded/closed',
+      'invalid/closed',
+      'not_found/null',
+    ]);
+    expect(await circuit(tenantId, ids[0])).toBeUndefined();
+    expect(await circuit(tenantId, ids[1])).toBeUndefined();
+    expect(await circuit(tenantId, ids[2])).toMatchObject({ consecutive_failures: 1 });
+    expect(await eventsOf(t.db, tenantId, since)).toEqual([]);
+  });
+
   it('5 consecutive failures or timeouts eject for 30 s; a success in between starts the count again', async () => {
     const at = testClock();
     const { tenantId, ids } = await setup(10);
