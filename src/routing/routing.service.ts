@@ -157,14 +157,24 @@ export class RoutingService {
       return { tenantId, instanceId, outcome: outcome as InstanceOutcome };
     });
     const stored = await this.deps.outcomes.submitMany(items);
-    return stored.map((report, i) => {
+    // the counter once per outcome and message, not once per report (a message holds hundreds)
+    let successes = 0;
+    let failures = 0;
+    let timeouts = 0;
+    const answers = stored.map((report, i) => {
       const { instanceId, outcome } = items[i];
       if (report.result === 'not_found' || report.result === 'invalid' || !report.registrationId || !report.circuit) {
         return { instanceId, ack: null };
       }
-      this.deps.metrics.outcomes.inc({ outcome });
+      if (outcome === 'success') successes++;
+      else if (outcome === 'failure') failures++;
+      else timeouts++;
       return { instanceId, ack: { registrationId: report.registrationId, result: report.result, circuit: report.circuit } };
     });
+    if (successes > 0) this.deps.metrics.outcomes.inc({ outcome: 'success' }, successes);
+    if (failures > 0) this.deps.metrics.outcomes.inc({ outcome: 'failure' }, failures);
+    if (timeouts > 0) this.deps.metrics.outcomes.inc({ outcome: 'timeout' }, timeouts);
+    return answers;
   }
 
   /**

@@ -108,7 +108,15 @@ describe('routing end to end', () => {
         );
         return row.n;
       };
+      // agent_registry_instance_outcomes_total by outcome, from /metrics
+      const counted = async () => {
+        const text = await (await fetch(`${t.url}/metrics`)).text();
+        const value = (outcome: string) =>
+          Number(text.match(new RegExp(`^agent_registry_instance_outcomes_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm'))?.[1] ?? 0);
+        return { success: value('success'), failure: value('failure'), timeout: value('timeout') };
+      };
       try {
+        const before = await counted();
         const ok = await call({
           reports: [
             { instance_id: 'batch-a', outcome: 'failure' },
@@ -125,6 +133,13 @@ describe('routing end to end', () => {
           expect.objectContaining({ instance_id: 'batch-b', result: 'recorded', circuit: 'closed' }),
         ]);
         expect(await failures('batch-a')).toBe(2);
+        // the stored reports are counted, by outcome; the unknown instance's is not
+        const after = await counted();
+        expect({
+          success: after.success - before.success,
+          failure: after.failure - before.failure,
+          timeout: after.timeout - before.timeout,
+        }).toEqual({ success: 1, failure: 1, timeout: 1 });
 
         const refused = [
           await call({ reports: [{ instance_id: 'batch-a', outcome: 'failure' }, { instance_id: 'batch-b', outcome: 'meh' }] }),
@@ -147,6 +162,8 @@ describe('routing end to end', () => {
         stranger.close();
         expect(answer.result.results).toEqual([{ instance_id: 'batch-a', error: expect.objectContaining({ data: { code: 'NOT_FOUND' } }) }]);
         expect(await failures('batch-a')).toBe(2);
+        // nothing refused or not found was counted
+        expect(await counted()).toEqual(after);
       } finally {
         ws.close();
       }
