@@ -698,7 +698,7 @@ function report(settings: Record<string, unknown>): string {
 
 /** What the routing scenarios (bench/lib/routing.ts) need of this run. */
 function routingOptions(url: string, benchDb: string, seeded: { tenantId: string; agentKey: string; viewerKey: string }) {
-  return { url, benchDb, ...seeded, seconds: SECONDS, connections: CONNECTIONS, agents: AGENTS, log };
+  return { url, benchDb, ...seeded, seconds: SECONDS, connections: CONNECTIONS, agents: AGENTS, log, servicePid };
 }
 
 /** Before/after: each scenario's ratio (and round trips) in the previous latest.md against this run. */

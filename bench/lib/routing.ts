@@ -2,6 +2,7 @@ import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { AgentClient } from '../../src/client';
 import { connectFleet, heartbeatClosedLoop, heartbeatFixedRate } from './agents-load';
+import { cpuMs, postgresCpuSince, postgresCpuSnapshot } from './service';
 import { httpFixedRateInWorker } from './http-load';
 import { pgbench } from './pgbench';
 import { percentile, round } from './stats';
@@ -32,6 +33,8 @@ export interface RoutingBenchOptions {
   connections: number;
   agents: number;
   log: (...args: unknown[]) => void;
+  /** The service's process (one worker), for CPU per phase; null when several workers serve. */
+  servicePid?: number | null;
 }
 
 const PICK_AGENT = 'bench-pick';
@@ -204,34 +207,111 @@ function bucketQuantile(before: string, after: string, histogram: string, q: num
   return `> ${round(Number(bounds.at(-1)) * 1000)} ms`;
 }
 
-/** Sends `rate` reports per second for `seconds`, evenly spread, through `report`; latency per report. */
+/**
+ * Sends `rate` reports per second for `seconds`, evenly spread, through `report`; latency per
+ * report. Counts the reports in flight instead of keeping their promises: 30,000 settled
+ * promises kept to the end were the load generator's own garbage, collected on the core the
+ * heartbeat load generator needs.
+ */
 async function reportAtRate(
   rate: number,
   seconds: number,
   report: (i: number) => Promise<boolean>,
-): Promise<{ perSecond: number; p50: number; p99: number; failed: number }> {
+): Promise<{ perSecond: number; p50: number; p99: number; failed: number; done: number }> {
   const total = rate * seconds;
   const latencies: number[] = [];
   let failed = 0;
+  let inflight = 0;
+  let drained: (() => void) | null = null;
   const started = performance.now();
-  const inflight: Promise<void>[] = [];
   let sent = 0;
   while (sent < total && performance.now() - started < (seconds + 30) * 1000) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
     for (; sent < due; sent++) {
       const at = performance.now();
-      inflight.push(
-        report(sent).then((ok) => {
-          if (ok) latencies.push(performance.now() - at);
-          else failed++;
-        }),
-      );
+      const settle = (ok: boolean) => {
+        if (ok) latencies.push(performance.now() - at);
+        else failed++;
+        if (--inflight === 0 && drained) drained();
+      };
+      inflight++;
+      report(sent).then(settle, () => settle(false));
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  await Promise.all(inflight);
+  if (inflight > 0) await new Promise<void>((resolve) => (drained = resolve));
   const elapsed = (performance.now() - started) / 1000;
-  return { perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failed };
+  return { perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failed, done: latencies.length };
+}
+
+/** CPU (ms) used during a phase: the service's process, this bench process, PostgreSQL's processes. */
+interface PhaseCpu {
+  service: number | null;
+  bench: number;
+  postgres: number;
+  /** Group-commit statements the service wrote in the phase: heartbeat and outcome batches. */
+  heartbeatBatches: number;
+  outcomeBatches: number;
+}
+
+async function withCpu<T>(url: string, servicePid: number | null | undefined, phase: () => Promise<T>): Promise<[T, PhaseCpu]> {
+  const before = await scrape(url);
+  const serviceBefore = servicePid ? cpuMs(servicePid) : null;
+  const benchBefore = process.cpuUsage();
+  const pgBefore = postgresCpuSnapshot();
+  const result = await phase();
+  const postgres = postgresCpuSince(pgBefore);
+  const bench = process.cpuUsage(benchBefore);
+  const service = servicePid && serviceBefore !== null ? cpuMs(servicePid) - serviceBefore : null;
+  const after = await scrape(url);
+  const batches = (name: string) => metric(after, name) - metric(before, name);
+  return [
+    result,
+    {
+      service,
+      bench: (bench.user + bench.system) / 1000,
+      postgres,
+      heartbeatBatches: batches('agent_registry_heartbeat_batch_size_count'),
+      outcomeBatches: batches('agent_registry_outcome_batch_size_count'),
+    },
+  ];
+}
+
+/**
+ * What a report costs in CPU, by process: each "with reports" phase's CPU minus what its
+ * acknowledgements cost at the alone phases' CPU per ack, divided by the reports stored.
+ * Clock ticks are 10 ms, so a figure is good to about a microsecond at these counts.
+ */
+function reportCpu(
+  alone: Array<{ acked: number }>,
+  aloneCpu: PhaseCpu[],
+  withReports: Array<{ acked: number }>,
+  reports: number[],
+  withCpu: PhaseCpu[],
+): string {
+  const acksAlone = alone.reduce((sum, run) => sum + run.acked, 0);
+  const acksWith = withReports.reduce((sum, run) => sum + run.acked, 0);
+  const reported = reports.reduce((sum, n) => sum + n, 0);
+  if (acksAlone === 0 || reported === 0) return '';
+  const parts: string[] = [];
+  let total = 0;
+  for (const key of ['service', 'postgres', 'bench'] as const) {
+    const spentAlone = aloneCpu.reduce((sum, cpu) => sum + (cpu[key] ?? NaN), 0);
+    const spentWith = withCpu.reduce((sum, cpu) => sum + (cpu[key] ?? NaN), 0);
+    if (Number.isNaN(spentAlone) || Number.isNaN(spentWith)) continue;
+    const perAck = spentAlone / acksAlone;
+    const perReport = ((spentWith - perAck * acksWith) / reported) * 1000;
+    total += perReport;
+    parts.push(`${key === 'service' ? 'API' : key === 'postgres' ? 'PostgreSQL' : 'bench (heartbeats + client)'} ${round(perAck * 1000, 1)} / ${round(perReport, 1)}`);
+  }
+  const heartbeatBatchesAlone = aloneCpu.reduce((sum, cpu) => sum + cpu.heartbeatBatches, 0);
+  const heartbeatBatchesWith = withCpu.reduce((sum, cpu) => sum + cpu.heartbeatBatches, 0);
+  const outcomeBatches = withCpu.reduce((sum, cpu) => sum + cpu.outcomeBatches, 0);
+  return (
+    `; CPU µs per ack alone / per report: ${parts.join(', ')}; a report costs ${round(total, 1)} µs in all` +
+    `; heartbeats per batch alone ${round(acksAlone / Math.max(1, heartbeatBatchesAlone), 1)}, with reports ${round(acksWith / Math.max(1, heartbeatBatchesWith), 1)}` +
+    `; reports per statement ${round(reported / Math.max(1, outcomeBatches), 1)}`
+  );
 }
 
 /**
@@ -283,13 +363,13 @@ export async function scenarioOutcomes(o: RoutingBenchOptions): Promise<BenchRow
       reportAtRate(RATE, OUTCOME_WARMUP_SECONDS, (i) => callers[i % CALLERS].reportOutcome(target(), outcome()).then(() => true, () => false)),
     ]);
     o.log('outcomes: heartbeats alone (closed loop)');
-    const alone = await heartbeatClosedLoop(fleet.connections, o.seconds);
-    const [batched, viaClient] = await withReports(1);
+    const [alone, aloneCpu] = await withCpu(o.url, o.servicePid, () => heartbeatClosedLoop(fleet.connections, o.seconds));
+    const [[batched, viaClient], withCpu1] = await withCpu(o.url, o.servicePid, () => withReports(1));
     o.log('outcomes: heartbeats alone again');
-    const alone2 = await heartbeatClosedLoop(fleet.connections, o.seconds);
-    const [batched2, viaClient2] = await withReports(2);
+    const [alone2, alone2Cpu] = await withCpu(o.url, o.servicePid, () => heartbeatClosedLoop(fleet.connections, o.seconds));
+    const [[batched2, viaClient2], withCpu2] = await withCpu(o.url, o.servicePid, () => withReports(2));
     o.log(`outcomes: heartbeats alone again, then with ${RATE} single-report messages/s`);
-    const alone3 = await heartbeatClosedLoop(fleet.connections, o.seconds);
+    const [alone3, alone3Cpu] = await withCpu(o.url, o.servicePid, () => heartbeatClosedLoop(fleet.connections, o.seconds));
     const [unbatched, viaSingles] = await Promise.all([
       heartbeatClosedLoop(fleet.connections, o.seconds),
       reportAtRate(RATE, o.seconds, (i) =>
@@ -306,7 +386,13 @@ export async function scenarioOutcomes(o: RoutingBenchOptions): Promise<BenchRow
     return [
       {
         scenario: `heartbeats with 5,000 outcome reports/s (${o.agents} agents, closed loop; reports from ${CALLERS} callers through the TypeScript client)`,
-        figure: `${round(batched.perSecond)} and ${round(batched2.perSecond)} acks/s (p99 ${round(batched.p99)}, ${round(batched2.p99)} ms); reports ${round(viaClient.perSecond)}, ${round(viaClient2.perSecond)}/s p99 ${round(viaClient.p99)}, ${round(viaClient2.p99)} ms, failed ${reportsFailed}; ratio ${round(ratio1, 2)} and ${round(ratio2b, 2)}, their mean`,
+        figure: `${round(batched.perSecond)} and ${round(batched2.perSecond)} acks/s (p99 ${round(batched.p99)}, ${round(batched2.p99)} ms); reports ${round(viaClient.perSecond)}, ${round(viaClient2.perSecond)}/s p99 ${round(viaClient.p99)}, ${round(viaClient2.p99)} ms, failed ${reportsFailed}; ratio ${round(ratio1, 2)} and ${round(ratio2b, 2)}, their mean${reportCpu(
+          [alone, alone2, alone3],
+          [aloneCpu, alone2Cpu, alone3Cpu],
+          [batched, batched2],
+          [viaClient.done, viaClient2.done],
+          [withCpu1, withCpu2],
+        )}`,
         baseline: `heartbeats alone before, between and after: ${round(alone.perSecond)}, ${round(alone2.perSecond)}, ${round(alone3.perSecond)} acks/s`,
         // three digits: the mean of two ratios near the target must not print as the target and fail
         ratio: round(ratio, 3),
