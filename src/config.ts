@@ -110,6 +110,13 @@ export interface Config {
   readonly circuitProbeTimeoutMs: number;
   /** Most outcome reports written in one group-commit statement. Default 2000. */
   readonly outcomeBatchMax: number;
+  /**
+   * Outcome statements start at least this long apart while reports keep arriving (reports
+   * were queued when the last one committed; 0: as soon as it committed): fewer, larger
+   * statements, for at most this much more latency per report. A lone report is written at
+   * once. Default 200 ms.
+   */
+  readonly outcomeBatchIntervalMs: number;
 
   /** Graceful shutdown deadline. Default 10 s. */
   readonly shutdownTimeoutMs: number;
@@ -221,6 +228,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     circuitMaxEjectedShare: num('CIRCUIT_MAX_EJECTED_SHARE', 0.1, { max: 1, integer: false }),
     circuitProbeTimeoutMs: num('CIRCUIT_PROBE_TIMEOUT_MS', 10_000, { min: 1 }),
     outcomeBatchMax: num('OUTCOME_BATCH_MAX', 2000, { min: 1, max: 50_000 }),
+    outcomeBatchIntervalMs: num('OUTCOME_BATCH_INTERVAL_MS', 200, { max: 10_000 }),
     shutdownTimeoutMs: num('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100 }),
     workers: num('WORKERS', 1, { min: 1, max: 64 }),
   };

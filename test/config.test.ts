@@ -62,6 +62,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SCALING_TOLERANCE: '-0.1' })).toThrow(/SCALING_TOLERANCE/);
   });
 
+  it('spaces outcome statements 200 ms apart by default; 0 writes each as soon as the previous committed', () => {
+    expect(loadConfig({})).toMatchObject({ outcomeBatchIntervalMs: 200, outcomeBatchMax: 2000 });
+    expect(loadConfig({ OUTCOME_BATCH_INTERVAL_MS: '0' }).outcomeBatchIntervalMs).toBe(0);
+    for (const value of ['-1', '10001', 'soon', '1.5']) {
+      expect(() => loadConfig({ OUTCOME_BATCH_INTERVAL_MS: value })).toThrow(/OUTCOME_BATCH_INTERVAL_MS/);
+    }
+  });
+
   it('runs several API workers only on PostgreSQL', () => {
     expect(() => loadConfig({ WORKERS: '2' })).toThrow(/WORKERS > 1 needs DATABASE_URL/);
     expect(loadConfig({ WORKERS: '2', DATABASE_URL: 'postgresql://localhost/registry' }).workers).toBe(2);

@@ -12,6 +12,8 @@ export interface OutcomeWriterOptions {
   policy: CircuitPolicy;
   /** Most reports in one statement. Default 2000. */
   maxBatch?: number;
+  /** Statements start at least this long apart under a steady stream of reports (ms; default 0). */
+  minIntervalMs?: number;
   /** Test clock; by default the database's clock. */
   clock?: Clock;
   /** Called with the size of every batch written or failed (a metric). */
@@ -31,6 +33,7 @@ export class OutcomeWriter extends GroupCommitWriter<OutcomeItem, OutcomeReportR
   constructor(db: Queryable, options: OutcomeWriterOptions) {
     super('outcome', (items) => reportInstanceOutcomes(db, items, options.policy, options.clock?.now()), {
       maxBatch: options.maxBatch,
+      minIntervalMs: options.minIntervalMs,
       onBatch: options.onBatch,
       onError: options.onError,
       onWritten: (results) => {

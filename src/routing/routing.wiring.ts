@@ -34,6 +34,7 @@ export function createRouting(deps: {
       maxEjectedShare: config.circuitMaxEjectedShare,
     },
     maxBatch: config.outcomeBatchMax,
+    minIntervalMs: config.outcomeBatchIntervalMs,
     clock,
     onBatch: (size) => metrics.outcomeBatchSize.observe(size),
     // ejected and restored events were written: wake the event readers (throttled)

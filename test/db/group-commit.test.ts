@@ -83,4 +83,90 @@ describe('GroupCommitWriter', () => {
     await expect(writer.submit('b')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     await expect(writer.submitMany(['c'])).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
+
+  describe('with minIntervalMs (outcome reports)', () => {
+    /**
+     * A writer whose writes commit at once, except those `hold()` made wait for `release()`;
+     * records every batch and when its write started.
+     */
+    function timed(options: { maxBatch?: number; minIntervalMs: number }) {
+      const batches: Array<{ items: string[]; at: number }> = [];
+      let gate: Promise<void> | null = null;
+      let open: (() => void) | null = null;
+      const writer = new GroupCommitWriter<string, string>(
+        'item',
+        async (items) => {
+          batches.push({ items: [...items], at: performance.now() });
+          if (gate) await gate;
+          return items.map((item) => `stored ${item}`);
+        },
+        options,
+      );
+      const hold = () => {
+        gate = new Promise<void>((resolve) => (open = resolve));
+      };
+      const release = () => {
+        gate = null;
+        open?.();
+      };
+      return { writer, batches, hold, release, items: () => batches.map((b) => b.items) };
+    }
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('a lone caller waiting for each acknowledgement is not slowed: an idle writer writes in the submitter\'s tick', async () => {
+      const { writer, items } = timed({ minIntervalMs: 60_000 });
+      for (const item of ['a', 'b', 'c']) {
+        const stored = writer.submit(item);
+        expect(items().at(-1)).toEqual([item]);
+        expect(await stored).toBe(`stored ${item}`);
+      }
+      expect(items()).toEqual([['a'], ['b'], ['c']]);
+    });
+
+    it('items queued while a statement ran wait until 150 ms after its start, and what arrives meanwhile joins them', async () => {
+      const { writer, batches, items, hold, release } = timed({ minIntervalMs: 150 });
+      hold();
+      const first = writer.submit('a');
+      const queued = writer.submit('b');
+      release();
+      expect(await first).toBe('stored a');
+      await sleep(50);
+      expect(items()).toEqual([['a']]);
+      const later = [writer.submitMany(['c', 'd']), writer.submit('e')];
+      expect(await queued).toBe('stored b');
+      expect(await Promise.all(later)).toEqual([['stored c', 'stored d'], 'stored e']);
+      expect(items()).toEqual([['a'], ['b', 'c', 'd', 'e']]);
+      // timers fire no earlier than asked (a millisecond of rounding aside)
+      expect(batches[1].at - batches[0].at).toBeGreaterThanOrEqual(148);
+    });
+
+    it('a full batch (maxBatch items queued) is written without waiting for the interval, even mid-wait', async () => {
+      const { writer, items, hold, release } = timed({ maxBatch: 3, minIntervalMs: 60_000 });
+      hold();
+      const first = writer.submit('a');
+      const waiting = writer.submit('b');
+      release();
+      await first;
+      await sleep(20);
+      expect(items()).toEqual([['a']]);
+      const filling = writer.submitMany(['c', 'd']);
+      expect(await waiting).toBe('stored b');
+      expect(await filling).toEqual(['stored c', 'stored d']);
+      expect(items()).toEqual([['a'], ['b', 'c', 'd']]);
+    });
+
+    it('close writes what waits for the interval at once, then refuses', async () => {
+      const { writer, items, hold, release } = timed({ minIntervalMs: 60_000 });
+      hold();
+      const first = writer.submit('a');
+      const waiting = writer.submitMany(['b', 'c']);
+      release();
+      await first;
+      await sleep(20);
+      expect(items()).toEqual([['a']]);
+      await writer.close();
+      expect(await waiting).toEqual(['stored b', 'stored c']);
+      await expect(writer.submit('d')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    });
+  });
 });

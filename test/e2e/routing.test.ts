@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import WebSocket from 'ws';
 import { AgentClient, type AgentRequestError } from '../../src/client';
 import type { Clock } from '../../src/clock';
@@ -213,6 +214,75 @@ describe('routing end to end', () => {
       expect(report).toMatchObject({ dataCode: 'NOT_FOUND' });
     });
   });
+
+  postgresOnly('holds a lock from a second connection while the app writes')(
+    'OUTCOME_BATCH_INTERVAL_MS: reports queued while an outcome statement ran wait until the interval after its start, and later ones join them; an idle writer writes at once',
+    async () => {
+      const t = await startTestApp({
+        env: { HEARTBEAT_INTERVAL_MS: '60000', STALE_AFTER_MS: '120000', OUTCOME_BATCH_INTERVAL_MS: '1500' },
+      });
+      const clients: AgentClient[] = [];
+      const locker = new Client({ connectionString: t.database.url });
+      try {
+        const tenant = await createTenant(t.database.db);
+        const apiKey = await createApiKey(t.database.db, tenant, 'agent');
+        const open = async (agent: string, instanceId?: string) => {
+          const c = new AgentClient({ url: `${t.url.replace('http', 'ws')}/agents`, apiKey, agentId: agent, instanceId, requestTimeoutMs: 10_000 });
+          clients.push(c);
+          await c.start();
+          return c;
+        };
+        await open(agentId('spaced'), 'spaced-1');
+        const callers = await Promise.all([1, 2, 3, 4].map((i) => open(agentId(`spaced-caller-${i}`))));
+        // statements written so far and the reports in them: agent_registry_outcome_batch_size
+        const statements = async () => {
+          const text = await (await fetch(`${t.url}/metrics`)).text();
+          const value = (name: string) => Number(text.match(new RegExp(`^agent_registry_outcome_batch_size_${name} (\\d+)$`, 'm'))?.[1] ?? 0);
+          return { count: value('count'), reports: value('sum') };
+        };
+        const settled = <T>(p: Promise<T>) => {
+          let done = false;
+          void p.then(() => (done = true));
+          return () => done;
+        };
+
+        // idle: written at once (the interval does not delay a lone caller)
+        const before = await statements();
+        expect(await callers[0].reportOutcome('spaced-1', 'success')).toMatchObject({ result: 'recorded' });
+        expect(await statements()).toEqual({ count: before.count + 1, reports: before.reports + 1 });
+
+        // a failure's statement waits for the agent's outcome lock, held here; two successes
+        // arrive while it runs
+        await locker.connect();
+        const [{ manifest_id: manifestId }] = (
+          await locker.query('select manifest_id from mcp.agent_registrations where tenant_id = $1 and instance_id = $2', [tenant, 'spaced-1'])
+        ).rows;
+        await locker.query('begin');
+        await locker.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`mcp.report_instance_outcomes:${tenant}:${manifestId}`]);
+        const failure = callers[0].reportOutcome('spaced-1', 'failure');
+        const failureDone = settled(failure);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const queued = [callers[1].reportOutcome('spaced-1', 'success'), callers[2].reportOutcome('spaced-1', 'success')];
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(failureDone()).toBe(false);
+        await locker.query('commit');
+        const ack = await failure;
+        expect(ack).toMatchObject({ result: 'recorded', circuit: 'closed' });
+        const released = await statements();
+        // the two successes are not written yet: they wait until 1.5 s after the failure's
+        // statement started; a report made now joins them
+        const queuedDone = settled(Promise.all(queued));
+        const late = callers[3].reportOutcome('spaced-1', 'success');
+        expect(queuedDone()).toBe(false);
+        expect((await Promise.all([...queued, late])).map((a) => a.result)).toEqual(['recorded', 'recorded', 'recorded']);
+        expect(await statements()).toEqual({ count: released.count + 1, reports: released.reports + 3 });
+      } finally {
+        await locker.end().catch(() => undefined);
+        await Promise.all(clients.map((c) => c.close()));
+        await t.dispose();
+      }
+    },
+  );
 
   it('ejected and restored reach the tenant’s live subscription, and not another tenant’s', async () => {
     const clock = new ManualClock();
