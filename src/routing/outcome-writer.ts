@@ -27,7 +27,11 @@ export interface OutcomeWriterOptions {
 /**
  * Group commit for outcome reports, as for heartbeats ({@link GroupCommitWriter}): one
  * mcp.report_instance_outcomes statement per batch; a report is acknowledged only after its
- * batch committed.
+ * batch committed. Under a stream, statements are spaced `minIntervalMs` apart
+ * (OUTCOME_BATCH_INTERVAL_MS): a statement costs PostgreSQL about 1 ms beyond its reports
+ * (more when it writes a circuit): in the bench's outcome row (5,000 reports/s) statements
+ * hold 700-1,000 reports instead of 150-250, and PostgreSQL's CPU per report falls by about
+ * a third.
  */
 export class OutcomeWriter extends GroupCommitWriter<OutcomeItem, OutcomeReportResult> {
   constructor(db: Queryable, options: OutcomeWriterOptions) {
