@@ -10,77 +10,62 @@
 // 10 TypeScript clients instead (`reportOutcome()` per report at RATE, as the bench's outcome
 // row does; PER_MSG does not apply: a client's messages hold what was reported while its
 // previous one was in flight).
-const path = require('path');
-const ROOT = path.resolve(__dirname, '..', '..');
-const { spawnSync } = require('child_process');
-const { Client } = require(ROOT + '/node_modules/pg');
-const { startService, cpuMs, postgresCpuSnapshot, postgresCpuSince } = require(ROOT + '/dist/bench/lib/service');
-const { seedTenant, seedRegistrations } = require(ROOT + '/dist/bench/lib/seed');
+const { ROOT, withScratchService } = require('./scratch-service');
+const { cpuMs, postgresCpuSnapshot, postgresCpuSince } = require(ROOT + '/dist/bench/lib/service');
+const { seedRegistrations } = require(ROOT + '/dist/bench/lib/seed');
 const { connectFleet } = require(ROOT + '/dist/bench/lib/agents-load');
 const { AgentClient } = require(ROOT + '/dist/src/client/agent-client');
 const PER_MSG = Number(process.env.PER_MSG || 125), CALLERS = 10, RATE = Number(process.env.RATE || 5000), SECONDS = Number(process.env.SECONDS || 8), ROUNDS = Number(process.env.ROUNDS || 3);
 const FAIL = Number(process.env.FAIL ?? 0.01);
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-async function admin(sql) { const c = new Client({ connectionString: ADMIN_URL }); await c.connect(); await c.query(sql); await c.end(); }
-(async () => {
-  const name = 'scratch_rep_' + process.pid; await admin(`create database ${name}`);
-  const db = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
-  let service;
-  try {
-    const m = spawnSync(process.execPath, [path.join(ROOT, 'dist/src/db/migrate-cli.js')], { env: { ...process.env, DATABASE_URL: db }, encoding: 'utf8' });
-    if (m.status !== 0) throw new Error(m.stderr);
-    const seeded = await seedTenant(db);
-    await seedRegistrations(db, seeded.tenantId, 'target', 2000);
-    service = await startService({ NODE_ENV: 'production', DATABASE_URL: db, BOOTSTRAP: 'false', DATABASE_POOL_SIZE: '16', WS_RATE_LIMIT_PER_SEC: '1000', WS_RATE_BURST: '1000', WORKERS: '1' });
-    const wsUrl = `${service.url.replace('http', 'ws')}/agents`;
-    const target = () => `target-seed-${1 + Math.floor(Math.random() * 2000)}`;
-    const outcome = () => (Math.random() < FAIL ? 'failure' : 'success');
-    let callers, phase;
-    if (process.env.CLIENT === 'ts') {
-      const clients = Array.from({ length: CALLERS }, (_, i) => new AgentClient({ url: wsUrl, apiKey: seeded.agentKey, agentId: 'caller', instanceId: `caller-${i}`, requestTimeoutMs: 30_000 }));
-      await Promise.all(clients.map((c) => c.start()));
-      callers = { close: () => Promise.all(clients.map((c) => c.close())) };
-      // as the bench's reportAtRate: RATE reports a second, evenly spread, counted in flight
-      phase = async (seconds) => {
-        const total = RATE * seconds, started = performance.now(); let sent = 0, done = 0, failed = 0, inflight = 0, drained = null;
-        const settle = (ok) => { if (ok) done++; else failed++; if (--inflight === 0 && drained) drained(); };
-        while (sent < total) {
-          const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
-          for (; sent < due; sent++) { inflight++; clients[sent % CALLERS].reportOutcome(target(), outcome()).then(() => settle(true), () => settle(false)); }
-          await new Promise((r) => setTimeout(r, 5));
+withScratchService('scratch_rep', async ({ seeded, service }) => {
+  const wsUrl = `${service.url.replace('http', 'ws')}/agents`;
+  const target = () => `target-seed-${1 + Math.floor(Math.random() * 2000)}`;
+  const outcome = () => (Math.random() < FAIL ? 'failure' : 'success');
+  let callers, phase;
+  if (process.env.CLIENT === 'ts') {
+    const clients = Array.from({ length: CALLERS }, (_, i) => new AgentClient({ url: wsUrl, apiKey: seeded.agentKey, agentId: 'caller', instanceId: `caller-${i}`, requestTimeoutMs: 30_000 }));
+    await Promise.all(clients.map((c) => c.start()));
+    callers = { close: () => Promise.all(clients.map((c) => c.close())) };
+    // as the bench's reportAtRate: RATE reports a second, evenly spread, counted in flight
+    phase = async (seconds) => {
+      const total = RATE * seconds, started = performance.now(); let sent = 0, done = 0, failed = 0, inflight = 0, drained = null;
+      const settle = (ok) => { if (ok) done++; else failed++; if (--inflight === 0 && drained) drained(); };
+      while (sent < total) {
+        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
+        for (; sent < due; sent++) { inflight++; clients[sent % CALLERS].reportOutcome(target(), outcome()).then(() => settle(true), () => settle(false)); }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      if (inflight > 0) await new Promise((r) => (drained = r));
+      return { sent: done, failed };
+    };
+  } else {
+    callers = await connectFleet(`${service.url.replace('http', 'ws')}/agents`, seeded.agentKey, CALLERS, { agentId: 'caller', prefix: 'caller' });
+    const msg = () => ({ reports: Array.from({ length: PER_MSG }, () => ({ instance_id: target(), outcome: outcome() })) });
+    const interval = (PER_MSG * CALLERS * 1000) / RATE; // ms between one caller's messages
+    phase = async (seconds) => {
+      const end = performance.now() + seconds * 1000; let sent = 0, failed = 0;
+      await Promise.all(callers.connections.map(async (c, i) => {
+        await new Promise((r) => setTimeout(r, (i * interval) / CALLERS));
+        let next = performance.now();
+        while (performance.now() < end) {
+          const r = await c.request('agent.report_outcomes', msg()); if (r.ok) sent += PER_MSG; else failed++;
+          next += interval; const wait = next - performance.now(); if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         }
-        if (inflight > 0) await new Promise((r) => (drained = r));
-        return { sent: done, failed };
-      };
-    } else {
-      callers = await connectFleet(`${service.url.replace('http', 'ws')}/agents`, seeded.agentKey, CALLERS, { agentId: 'caller', prefix: 'caller' });
-      const msg = () => ({ reports: Array.from({ length: PER_MSG }, () => ({ instance_id: target(), outcome: outcome() })) });
-      const interval = (PER_MSG * CALLERS * 1000) / RATE; // ms between one caller's messages
-      phase = async (seconds) => {
-        const end = performance.now() + seconds * 1000; let sent = 0, failed = 0;
-        await Promise.all(callers.connections.map(async (c, i) => {
-          await new Promise((r) => setTimeout(r, (i * interval) / CALLERS));
-          let next = performance.now();
-          while (performance.now() < end) {
-            const r = await c.request('agent.report_outcomes', msg()); if (r.ok) sent += PER_MSG; else failed++;
-            next += interval; const wait = next - performance.now(); if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-          }
-        }));
-        return { sent, failed };
-      };
-    }
-    await phase(3);
-    const s0 = cpuMs(service.pid), p0 = postgresCpuSnapshot();
-    await new Promise((r) => setTimeout(r, SECONDS * 1000));
-    const idleS = (cpuMs(service.pid) - s0) / SECONDS, idleP = postgresCpuSince(p0) / SECONDS;
-    console.log(`silent: API ${idleS.toFixed(1)} ms/s, PG ${idleP.toFixed(1)} ms/s (subtracted)`);
-    for (let round = 0; round < ROUNDS; round++) {
-      const s0 = cpuMs(service.pid), b0 = process.cpuUsage(), p0 = postgresCpuSnapshot(), t0 = performance.now();
-      const { sent, failed } = await phase(SECONDS);
-      const secs0 = (performance.now() - t0) / 1000, s = cpuMs(service.pid) - s0 - idleS * secs0, p = postgresCpuSince(p0) - idleP * secs0, bu = process.cpuUsage(b0), b = (bu.user + bu.system) / 1000, secs = (performance.now() - t0) / 1000;
-      const us = (ms) => ((ms * 1000) / sent).toFixed(1);
-      console.log(`round ${round}: ${(sent / secs).toFixed(0)} reports/s failed ${failed}; µs per report: API ${us(s)} PG ${us(p)} ${process.env.CLIENT === 'ts' ? 'TS clients' : 'raw client'} ${us(b)} (API ${(s / secs / 10).toFixed(0)} % of a core)`);
-    }
-    await callers.close();
-  } finally { await service?.stop(); await admin(`drop database if exists ${name} with (force)`); }
-})().catch((e) => { console.error(e); process.exit(1); });
+      }));
+      return { sent, failed };
+    };
+  }
+  await phase(3);
+  const s0 = cpuMs(service.pid), p0 = postgresCpuSnapshot();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const idleS = (cpuMs(service.pid) - s0) / SECONDS, idleP = postgresCpuSince(p0) / SECONDS;
+  console.log(`silent: API ${idleS.toFixed(1)} ms/s, PG ${idleP.toFixed(1)} ms/s (subtracted)`);
+  for (let round = 0; round < ROUNDS; round++) {
+    const s0 = cpuMs(service.pid), b0 = process.cpuUsage(), p0 = postgresCpuSnapshot(), t0 = performance.now();
+    const { sent, failed } = await phase(SECONDS);
+    const secs0 = (performance.now() - t0) / 1000, s = cpuMs(service.pid) - s0 - idleS * secs0, p = postgresCpuSince(p0) - idleP * secs0, bu = process.cpuUsage(b0), b = (bu.user + bu.system) / 1000, secs = (performance.now() - t0) / 1000;
+    const us = (ms) => ((ms * 1000) / sent).toFixed(1);
+    console.log(`round ${round}: ${(sent / secs).toFixed(0)} reports/s failed ${failed}; µs per report: API ${us(s)} PG ${us(p)} ${process.env.CLIENT === 'ts' ? 'TS clients' : 'raw client'} ${us(b)} (API ${(s / secs / 10).toFixed(0)} % of a core)`);
+  }
+  await callers.close();
+}, (db, seeded) => seedRegistrations(db, seeded.tenantId, 'target', 2000)).catch((e) => { console.error(e); process.exit(1); });
