@@ -62,6 +62,49 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SCALING_TOLERANCE: '-0.1' })).toThrow(/SCALING_TOLERANCE/);
   });
 
+  it('reads the routing and circuit knobs with their defaults, and refuses values out of range', () => {
+    expect(loadConfig({})).toMatchObject({
+      routingAffinityEpsilon: 0.25,
+      circuitFailureThreshold: 5,
+      circuitBaseEjectionMs: 30_000,
+      circuitMaxEjectionMs: 300_000,
+      circuitMaxEjectedShare: 0.1,
+      circuitProbeTimeoutMs: 10_000,
+    });
+    expect(
+      loadConfig({
+        ROUTING_AFFINITY_EPSILON: '0.5',
+        CIRCUIT_FAILURE_THRESHOLD: '3',
+        CIRCUIT_BASE_EJECTION_MS: '1000',
+        CIRCUIT_MAX_EJECTION_MS: '1000',
+        CIRCUIT_MAX_EJECTED_SHARE: '0.5',
+        CIRCUIT_PROBE_TIMEOUT_MS: '2000',
+      }),
+    ).toMatchObject({
+      routingAffinityEpsilon: 0.5,
+      circuitFailureThreshold: 3,
+      circuitBaseEjectionMs: 1000,
+      circuitMaxEjectionMs: 1000,
+      circuitMaxEjectedShare: 0.5,
+      circuitProbeTimeoutMs: 2000,
+    });
+    const refused: [string, string][] = [
+      ['ROUTING_AFFINITY_EPSILON', '0'],
+      ['ROUTING_AFFINITY_EPSILON', '11'],
+      ['CIRCUIT_FAILURE_THRESHOLD', '0'],
+      ['CIRCUIT_FAILURE_THRESHOLD', '2.5'],
+      ['CIRCUIT_BASE_EJECTION_MS', '0'],
+      ['CIRCUIT_MAX_EJECTED_SHARE', '1.5'],
+      ['CIRCUIT_MAX_EJECTED_SHARE', '-0.1'],
+      ['CIRCUIT_PROBE_TIMEOUT_MS', 'soon'],
+    ];
+    for (const [name, value] of refused) expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+    // the ejection grows from the base up to the maximum: a maximum below the base is refused
+    expect(() => loadConfig({ CIRCUIT_BASE_EJECTION_MS: '60000', CIRCUIT_MAX_EJECTION_MS: '30000' })).toThrow(
+      /CIRCUIT_MAX_EJECTION_MS must be at least CIRCUIT_BASE_EJECTION_MS/,
+    );
+  });
+
   it('spaces outcome statements 200 ms apart by default; 0 writes each as soon as the previous committed', () => {
     expect(loadConfig({})).toMatchObject({ outcomeBatchIntervalMs: 200, outcomeBatchMax: 2000 });
     expect(loadConfig({ OUTCOME_BATCH_INTERVAL_MS: '0' }).outcomeBatchIntervalMs).toBe(0);

@@ -16,4 +16,7 @@ export type {
   PickedInstanceResult,
   ReportOutcomeParams,
   ReportOutcomeResult,
+  ReportOutcomesItem,
+  ReportOutcomesParams,
+  ReportOutcomesResult,
 } from '../routing/routing.socket';

@@ -182,4 +182,100 @@ describe('routing over GraphQL', () => {
     const text = await h.app.services.metrics.registry.metrics();
     expect(text).toContain(`agent_registry_ejected_instances{tenant_id="${other.id}",agent_id="${agent}"} 1`);
   });
+
+  it('a pick is one statement: without a key, with an affinity key, with exclusions and capabilities, and when nothing is eligible', async () => {
+    const { agent, ids } = await instances(t, 5, 'one-trip');
+    await pick(t.viewer, { agentId: agent }); // the viewer's key is cached from here on
+    const statements = async (variables: Record<string, unknown>) => {
+      const before = h.database.db.statementCount();
+      const result = await pick(t.viewer, { agentId: agent, ...variables });
+      return { sent: h.database.db.statementCount() - before, code: codeOf(result) ?? 'ok' };
+    };
+    expect(await statements({})).toEqual({ sent: 1, code: 'ok' });
+    expect(await statements({ affinityKey: 'user-1', fallbacks: 4 })).toEqual({ sent: 1, code: 'ok' });
+    expect(await statements({ exclude: ids.slice(0, 2), capabilities: ['chat'] })).toEqual({ sent: 1, code: 'ok' });
+    expect(await statements({ exclude: ids })).toEqual({ sent: 1, code: 'NO_HEALTHY_INSTANCE' });
+  });
+});
+
+/**
+ * The routing knobs of the environment (README configuration table) reach the database: the
+ * same steps on a harness with the defaults and on one with ROUTING_AFFINITY_EPSILON,
+ * CIRCUIT_FAILURE_THRESHOLD and CIRCUIT_BASE_EJECTION_MS set, with different answers.
+ */
+describe('routing knobs from the environment', () => {
+  let defaults: Harness;
+  let tuned: Harness;
+  beforeAll(async () => {
+    defaults = await createHarness();
+    tuned = await createHarness({ ROUTING_AFFINITY_EPSILON: '3', CIRCUIT_FAILURE_THRESHOLD: '2', CIRCUIT_BASE_EJECTION_MS: '45000' });
+  });
+  afterAll(async () => {
+    await defaults?.dispose();
+    await tuned?.dispose();
+  });
+
+  /** Registers 4 instances of a new agent (default configuration: max_workload 10). */
+  async function fourInstances(h: Harness, tenant: TenantKeys, prefix: string): Promise<{ agent: string; ids: string[] }> {
+    const agent = agentId(prefix);
+    const ids = Array.from({ length: 4 }, (_, i) => `${agent}-${i}`);
+    for (const instanceId of ids) {
+      const result = await h.run(tenant.agent, op('RegisterAgentInstance'), { input: { agentId: agent, instanceId } });
+      expect(result.errors).toBeUndefined();
+    }
+    return { agent, ids };
+  }
+
+  /**
+   * The affinity key's instance with every load 0, then again after that instance reported
+   * workload 2 (the others 0): the capacity is ceil((1 + ε) × (2 + 1) / 4), 1 with ε = 0.25
+   * (2 + 1 does not fit: the key moves) and 3 with ε = 3 (it fits: the key stays).
+   */
+  async function affinityUnderLoad(h: Harness) {
+    const tenant = await h.tenant();
+    const { agent } = await fourInstances(h, tenant, 'knob-affinity');
+    const pickFor = async () => {
+      const result = await h.run<PickInstanceQuery>(tenant.viewer, op('PickInstance'), { agentId: agent, affinityKey: 'user-42' });
+      expect(result.errors).toBeUndefined();
+      return result.data!.pickInstance;
+    };
+    const idle = await pickFor();
+    const owner = idle.instance.instanceId;
+    const beat = await h.run(tenant.agent, op('Heartbeat'), { instanceId: owner, workload: 2 });
+    expect(beat.errors).toBeUndefined();
+    const loaded = await pickFor();
+    return { owner, idleCapacity: idle.affinityCapacity, loadedCapacity: loaded.affinityCapacity, loadedPick: loaded.instance.instanceId };
+  }
+
+  it('ROUTING_AFFINITY_EPSILON: an owner at workload 2 of 4 instances keeps its key with ε = 3 (capacity 3), not with the default 0.25 (capacity 1)', async () => {
+    const byDefault = await affinityUnderLoad(defaults);
+    expect(byDefault).toMatchObject({ idleCapacity: 1, loadedCapacity: 1 });
+    expect(byDefault.loadedPick).not.toBe(byDefault.owner);
+    const withEpsilon3 = await affinityUnderLoad(tuned);
+    expect(withEpsilon3).toMatchObject({ idleCapacity: 1, loadedCapacity: 3 });
+    expect(withEpsilon3.loadedPick).toBe(withEpsilon3.owner);
+  });
+
+  it('CIRCUIT_FAILURE_THRESHOLD 2 ejects on the second failure (the default 5 does not); CIRCUIT_BASE_EJECTION_MS 45000 ejects for 45 s', async () => {
+    const twoFailures = async (h: Harness) => {
+      const tenant = await h.tenant();
+      const { agent, ids } = await fourInstances(h, tenant, 'knob-circuit');
+      const results: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await h.run<ReportInstanceOutcomeMutation>(tenant.agent, op('ReportInstanceOutcome'), { instanceId: ids[0], outcome: 'failure' });
+        expect(r.errors).toBeUndefined();
+        results.push(r.data!.reportInstanceOutcome.result);
+      }
+      const read = await h.run<RegistrationCircuitsQuery>(tenant.viewer, op('RegistrationCircuits'), { filter: { agentId: agent }, first: 10 });
+      const circuit = read.data!.registrations.nodes.find((n) => n.instanceId === ids[0])!.circuit;
+      return { results, circuit };
+    };
+    const byDefault = await twoFailures(defaults);
+    expect(byDefault.results).toEqual(['recorded', 'recorded']);
+    expect(byDefault.circuit).toMatchObject({ state: 'closed', consecutiveFailures: 2, ejectedUntil: null });
+    const tunedRun = await twoFailures(tuned);
+    expect(tunedRun.results).toEqual(['recorded', 'ejected']);
+    expect(tunedRun.circuit).toMatchObject({ state: 'open', consecutiveFailures: 2, ejectionCount: 1 });
+    expect(Date.parse(String(tunedRun.circuit.ejectedUntil)) - Date.parse(String(tunedRun.circuit.ejectedAt))).toBe(45_000);
+  });
 });

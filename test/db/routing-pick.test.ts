@@ -1,7 +1,7 @@
 import { deregisterAgentInstance, heartbeatInstances, registerAgentInstance, type ReportedHealth } from '../../src/db/registry-sql';
 import { ErrorCode } from '../../src/errors';
 import { pickInstance, type PickRequest } from '../../src/routing/routing-sql';
-import { createTestDatabase, type TestDatabase, usingPostgres } from '../helpers/database';
+import { createTestDatabase, postgresOnly, type TestDatabase, usingPostgres } from '../helpers/database';
 import { agentId, createTenant } from '../helpers/factories';
 import { appErrorOf, sqlStateOfFailure } from './support';
 
@@ -174,6 +174,40 @@ describe('mcp.pick_instance', () => {
     await t.db.query(`update mcp.agent_configurations set enabled = false where tenant_id = $1`, [tenantId]);
     expect((await appErrorOf(() => pick(tenantId, agent))).code).toBe(ErrorCode.AGENT_DISABLED);
   });
+
+  postgresOnly('per-transaction scan counters are PostgreSQL statistics')(
+    'reads only the agent’s own registrations, through the (tenant, manifest, status) index: no sequential scan beside 2,000 of another agent',
+    async () => {
+      const { tenantId, agent } = await setup([{ id: 'ix-1' }, { id: 'ix-2', workload: 3 }, { id: 'ix-3', health: 'degraded' }]);
+      // a fresh table and a crowded tenant: 2,000 registrations of another agent, no statistics yet
+      await t.db.query(
+        `select mcp.register_agent_instance($1, $2, $2 || '-' || g, null, '{}'::jsonb) from generate_series(1, 2000) g`,
+        [tenantId, agentId('crowd')],
+      );
+      const read = await t.db.transaction(async (tx) => {
+        // what this backend read, as in routing-circuit.test.ts: the difference inside one
+        // transaction (PostgreSQL 15 flushes these counters at most once a second)
+        const counters = async () => {
+          const [row] = await tx.query<{ seq: string; status: string }>(
+            `select pg_stat_get_xact_tuples_returned('mcp.agent_registrations'::regclass) as seq,
+                    pg_stat_get_xact_tuples_returned('mcp.agent_registrations_tenant_manifest_status_idx'::regclass) as status`,
+          );
+          return { seq: Number(row.seq), status: Number(row.status) };
+        };
+        const before = await counters();
+        for (const affinityKey of [undefined, 'user-9']) {
+          const picked = await pickInstance(tx, { tenantId, agentId: agent, fallbacks: 3, epsilon: 0.25, probeTimeoutMs: 10_000, affinityKey });
+          expect(picked.chosen?.instanceId).toMatch(/^ix-/);
+        }
+        const after = await counters();
+        return { seq: after.seq - before.seq, status: after.status - before.status };
+      });
+      expect(read.seq).toBe(0);
+      // two picks of three instances: a handful of index entries, not the tenant's 2,003
+      expect(read.status).toBeGreaterThanOrEqual(3);
+      expect(read.status).toBeLessThanOrEqual(2 * 3 * 2);
+    },
+  );
 
   it('is tenant-scoped: another tenant with the same agent sees none of these instances', async () => {
     const { tenantId, agent } = await setup([{ id: 'mine' }]);

@@ -212,6 +212,47 @@ describe('routing end to end', () => {
       expect(none).toMatchObject({ dataCode: 'NO_HEALTHY_INSTANCE', counts: { instances: 0 } });
       const report = (await stranger.reportOutcome('mine-1', 'failure').catch((e: unknown) => e)) as AgentRequestError;
       expect(report).toMatchObject({ dataCode: 'NOT_FOUND' });
+
+      // the same over a raw socket with the stranger's key: agent.pick, the singular
+      // agent.report_outcome and the plural agent.report_outcomes, six failures each (more
+      // than the threshold): every report is NOT_FOUND and the circuit stays untouched
+      const ws = new WebSocket(`${t.url.replace('http', 'ws')}/agents`, { headers: { authorization: `Bearer ${otherKey}` } });
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      let next = 0;
+      const call = (method: string, params: Record<string, unknown>) =>
+        new Promise<any>((resolve) => {
+          const id = `s-${++next}`;
+          const onMessage = (data: WebSocket.RawData) => {
+            const message = JSON.parse(data.toString());
+            if (message.id !== id) return;
+            ws.off('message', onMessage);
+            resolve(message);
+          };
+          ws.on('message', onMessage);
+          ws.send(JSON.stringify({ type: 0, id, method, params }));
+        });
+      try {
+        const picked = await call('agent.pick', { agent_id: worker });
+        expect(picked).toMatchObject({ type: 3, error: { data: { code: 'NO_HEALTHY_INSTANCE', counts: { instances: 0 } } } });
+        for (let i = 0; i < 6; i++) {
+          const single = await call('agent.report_outcome', { instance_id: 'mine-1', outcome: 'failure' });
+          expect(single).toMatchObject({ type: 3, error: { data: { code: 'NOT_FOUND' } } });
+        }
+        const many = await call('agent.report_outcomes', {
+          reports: Array.from({ length: 6 }, () => ({ instance_id: 'mine-1', outcome: 'failure' })),
+        });
+        expect(many.type).toBe(1);
+        expect(many.result.results.map((r: { error?: { data?: { code?: string } } }) => r.error?.data?.code)).toEqual(Array(6).fill('NOT_FOUND'));
+      } finally {
+        ws.close();
+      }
+      const [circuit] = await t.database.db.query<{ failures: number | null; ejected: Date | null }>(
+        `select c.consecutive_failures as failures, c.ejected_until as ejected from mcp.agent_registrations r
+         left join mcp.instance_circuits c on c.registration_id = r.id where r.tenant_id = $1 and r.instance_id = 'mine-1'`,
+        [tenantId],
+      );
+      expect(circuit.ejected).toBeNull();
+      expect(circuit.failures ?? 0).toBe(0);
     });
   });
 
@@ -283,6 +324,28 @@ describe('routing end to end', () => {
       }
     },
   );
+
+  it('1,000 parallel pickInstance requests over HTTP between heartbeats: every instance of 10 chosen, none more than twice its fair share (100)', async () => {
+    const t = await startTestApp({ env: { DATABASE_POOL_SIZE: '16', HEARTBEAT_INTERVAL_MS: '60000', STALE_AFTER_MS: '120000' } });
+    try {
+      const tenant = await createTenant(t.database.db);
+      const agentKey = await createApiKey(t.database.db, tenant, 'agent');
+      const viewerKey = await createApiKey(t.database.db, tenant, 'viewer');
+      const worker = agentId('http-burst');
+      const ids = Array.from({ length: 10 }, (_, i) => `${worker}-${i}`);
+      for (const instanceId of ids) {
+        expect((await gql(t.url, agentKey, op('RegisterAgentInstance'), { input: { agentId: worker, instanceId } })).errors).toBeUndefined();
+      }
+      const answers = await Promise.all(Array.from({ length: 1000 }, () => gql(t.url, viewerKey, op('PickInstance'), { agentId: worker, fallbacks: 0 })));
+      expect(answers.filter((a) => a.errors)).toEqual([]);
+      const perInstance = new Map<string, number>();
+      for (const a of answers) perInstance.set(a.data.pickInstance.instance.instanceId, (perInstance.get(a.data.pickInstance.instance.instanceId) ?? 0) + 1);
+      expect([...perInstance.keys()].sort()).toEqual([...ids].sort());
+      expect(Math.max(...perInstance.values())).toBeLessThanOrEqual(200);
+    } finally {
+      await t.dispose();
+    }
+  }, 120_000);
 
   it('ejected and restored reach the tenant’s live subscription, and not another tenant’s', async () => {
     const clock = new ManualClock();
