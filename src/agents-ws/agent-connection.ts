@@ -129,14 +129,25 @@ export class AgentConnection {
       this.replyError(id, method, new AppError(ErrorCode.UNAVAILABLE, 'the registry is shutting down; reconnect'));
       return;
     }
-    this.chain = this.chain.then(async () => {
-      try {
-        const result = await this.dispatch(method, params);
-        this.send({ type: MessageType.Response, id, method, result: result as unknown as Record<string, unknown> });
-      } catch (error) {
-        this.replyError(id, method, error);
-      }
-    });
+    this.chain = this.chain.then(() => this.handle(id, method, params));
+  }
+
+  /**
+   * Answers one request. Plain promises, no async functions, on this path and the
+   * heartbeat's: what a request allocates lives until its answer (a heartbeat's until its
+   * batch commits), and an async frame with its awaits is the largest part of that.
+   */
+  private handle(id: MessageId, method: string, params: Record<string, unknown>): Promise<void> {
+    let answer: Promise<unknown>;
+    try {
+      answer = this.dispatch(method, params);
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    return answer.then(
+      (result) => this.send({ type: MessageType.Response, id, method, result: result as Record<string, unknown> }),
+      (error: unknown) => this.replyError(id, method, error),
+    );
   }
 
   private dispatch(method: string, params: Record<string, unknown>): Promise<unknown> {
@@ -255,14 +266,19 @@ export class AgentConnection {
     };
   }
 
-  private async heartbeat(params: Record<string, unknown>): Promise<HeartbeatResult> {
-    const { tenantId, instanceId } = await this.target(params);
-    const ack = await this.ctx.lifecycle.heartbeat(
-      tenantId,
-      { instanceId, health: params.health, workload: params.workload },
-      'websocket',
-    );
-    return { registration_id: ack.registrationId, outcome: ack.outcome };
+  private heartbeat(params: Record<string, unknown>): Promise<HeartbeatResult> {
+    // the principal checked less than a second ago (every heartbeat but one a second): no await
+    const principal = this.principal !== null && performance.now() - this.checkedAt < 1_000 ? this.principal : null;
+    if (principal === null || (this.tenantId !== null && principal.tenantId !== this.tenantId)) {
+      return this.target(params).then(({ tenantId, instanceId }) => this.beat(tenantId, instanceId, params));
+    }
+    return this.beat(principal.tenantId, this.instanceFor(params), params);
+  }
+
+  private beat(tenantId: string, instanceId: string, params: Record<string, unknown>): Promise<HeartbeatResult> {
+    return this.ctx.lifecycle
+      .heartbeat(tenantId, { instanceId, health: params.health, workload: params.workload }, 'websocket')
+      .then((ack) => ({ registration_id: ack.registrationId, outcome: ack.outcome }));
   }
 
   private async deregister(params: Record<string, unknown>): Promise<DeregisterResult> {
@@ -278,8 +294,14 @@ export class AgentConnection {
    * (see {@link authenticated}).
    */
   private async target(params: Record<string, unknown>): Promise<{ tenantId: string; instanceId: string }> {
-    const instanceParam = optionalString(params.instance_id, 'instance_id');
+    optionalString(params.instance_id, 'instance_id');
     const principal = await this.authenticated();
+    return { tenantId: principal.tenantId, instanceId: this.instanceFor(params) };
+  }
+
+  /** The instance a request is about: `params.instance_id`, else this connection's. */
+  private instanceFor(params: Record<string, unknown>): string {
+    const instanceParam = optionalString(params.instance_id, 'instance_id');
     if (this.instanceId !== null && instanceParam !== undefined && instanceParam !== this.instanceId) {
       throw invalidParams(`this connection serves instance ${this.instanceId}`, 'instance_id');
     }
@@ -287,7 +309,7 @@ export class AgentConnection {
     if (instanceId === null) {
       throw new AppError(ErrorCode.NOT_REGISTERED, 'this connection has not registered an instance; call agent.register');
     }
-    return { tenantId: principal.tenantId, instanceId };
+    return instanceId;
   }
 
   private replyError(id: MessageId | null, method: string | undefined, error: unknown): void {

@@ -5,6 +5,7 @@ import {
   markInstanceDisconnected,
   registerAgentInstance,
   type DeregisterResult,
+  type HeartbeatItem,
   type HeartbeatOutcome,
   type RegistrationRow,
   type ReportedHealth,
@@ -121,9 +122,41 @@ export class AgentLifecycleService {
     return { ...result, instanceId, heartbeatIntervalMs: this.deps.heartbeatIntervalMs };
   }
 
-  /** Acknowledged only after the heartbeat's batch committed; NOT_REGISTERED for unknown or deregistered instances. */
-  async heartbeat(tenantId: string, request: HeartbeatRequest, transport: 'graphql' | 'websocket'): Promise<HeartbeatAck> {
-    const stop = this.deps.metrics.heartbeatDuration.startTimer({ transport });
+  /**
+   * Acknowledged only after the heartbeat's batch committed; NOT_REGISTERED for unknown or
+   * deregistered instances. Bad input is refused before anything is queued (and not counted).
+   *
+   * The hot path of the agent socket: written with one `then` instead of an async function,
+   * because what a heartbeat allocates lives until its batch commits (tens of ms under load,
+   * long enough to survive a scavenge): an async frame and its awaits cost about 1 KB per
+   * heartbeat there (allocation sampling, session 11).
+   */
+  heartbeat(tenantId: string, request: HeartbeatRequest, transport: 'graphql' | 'websocket'): Promise<HeartbeatAck> {
+    let item: HeartbeatItem;
+    try {
+      item = this.heartbeatItem(tenantId, request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // performance.now() rather than prom-client's startTimer (a closure, two hrtime arrays and
+    // a merged labels object per heartbeat)
+    const started = performance.now();
+    return this.deps.heartbeats.submit(item).then(
+      (result) => {
+        this.heartbeatDone(result.outcome, transport, started);
+        if (result.outcome === 'not_registered' || !result.registrationId) throw notRegistered(item.instanceId);
+        if (result.outcome === 'revived') this.deps.metrics.reconnections.inc();
+        if (result.outcome !== 'ok') this.deps.events.written();
+        return { registrationId: result.registrationId, outcome: result.outcome };
+      },
+      (error: unknown) => {
+        this.heartbeatDone('failed', transport, started);
+        throw error;
+      },
+    );
+  }
+
+  private heartbeatItem(tenantId: string, request: HeartbeatRequest): HeartbeatItem {
     const instanceId = checkString(request.instanceId, 'instanceId', 256, 1);
     let health: ReportedHealth | undefined;
     if (request.health !== undefined && request.health !== null) {
@@ -136,18 +169,12 @@ export class AgentLifecycleService {
       request.workload === undefined || request.workload === null
         ? undefined
         : checkInteger(request.workload, 'workload', 0, 1_000_000);
-    let outcome: HeartbeatOutcome | 'failed' = 'failed';
-    try {
-      const result = await this.deps.heartbeats.submit({ tenantId, instanceId, health, workload });
-      outcome = result.outcome;
-      if (result.outcome === 'not_registered' || !result.registrationId) throw notRegistered(instanceId);
-      if (result.outcome === 'revived') this.deps.metrics.reconnections.inc();
-      if (result.outcome !== 'ok') this.deps.events.written();
-      return { registrationId: result.registrationId, outcome: result.outcome };
-    } finally {
-      this.deps.metrics.heartbeats.inc({ outcome });
-      stop();
-    }
+    return { tenantId, instanceId, health, workload };
+  }
+
+  private heartbeatDone(outcome: HeartbeatOutcome | 'failed', transport: 'graphql' | 'websocket', started: number): void {
+    this.deps.metrics.heartbeats.inc({ outcome });
+    this.deps.metrics.heartbeatDuration.observe({ transport }, (performance.now() - started) / 1000);
   }
 
   /** Deregisters an instance; NOT_REGISTERED when the tenant has no such instance. */
