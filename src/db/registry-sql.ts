@@ -1,3 +1,4 @@
+import { integerArrayLiteral, textArrayLiteral } from './array-literal';
 import type { Queryable } from './client';
 import { mapErrors } from './errors';
 
@@ -124,10 +125,10 @@ export async function heartbeatInstances(db: Queryable, items: HeartbeatItem[], 
       // health travels as text[]: PGlite cannot serialize a JS array as an enum array
       `select * from mcp.heartbeat_instances($1::uuid[], $2::text[], $3::text[], $4::integer[], $5)`,
       [
-        items.map((i) => i.tenantId),
-        items.map((i) => i.instanceId),
-        items.map((i) => i.health ?? null),
-        items.map((i) => i.workload ?? null),
+        textArrayLiteral(items.map((i) => i.tenantId)),
+        textArrayLiteral(items.map((i) => i.instanceId)),
+        textArrayLiteral(items.map((i) => i.health)),
+        integerArrayLiteral(items.map((i) => i.workload)),
         now ?? null,
       ],
     ),

@@ -1,3 +1,4 @@
+import { textArrayLiteral } from '../db/array-literal';
 import type { Queryable } from '../db/client';
 import { mapErrors } from '../db/errors';
 import type { HealthStatus } from '../db/registry-sql';
@@ -170,9 +171,9 @@ export async function reportInstanceOutcomes(
       `select * from mcp.report_instance_outcomes($1::uuid[], $2::text[], $3::text[], $4, $5,
          $6::double precision * interval '1 millisecond', $7::double precision * interval '1 millisecond', $8)`,
       [
-        items.map((i) => i.tenantId),
-        items.map((i) => i.instanceId),
-        items.map((i) => i.outcome),
+        textArrayLiteral(items.map((i) => i.tenantId)),
+        textArrayLiteral(items.map((i) => i.instanceId)),
+        textArrayLiteral(items.map((i) => i.outcome)),
         now ?? null,
         policy.failureThreshold,
         policy.baseEjectionMs,
