@@ -44,7 +44,10 @@ export async function startService(env: Record<string, string>, timeoutMs = 60_0
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
+  // BENCH_SERVICE_OUTPUT=FILE also appends everything the service prints there (with --trace-gc, say)
+  const tee = process.env.BENCH_SERVICE_OUTPUT ? fs.createWriteStream(process.env.BENCH_SERVICE_OUTPUT, { flags: 'a' }) : null;
   const collect = (chunk: Buffer) => {
+    tee?.write(chunk);
     for (const line of chunk.toString().split('\n')) if (line.trim()) output.push(line);
     if (output.length > 2000) output.splice(0, output.length - 2000);
   };
