@@ -1,4 +1,4 @@
-// Shared by the tools that start a service of their own (outcome-reports-alone.js,
+// Shared by the tools that start a service of their own (outcome-reports-alone.js, alloc-per-heartbeat.js,
 // heap-after-heartbeats.js); not run by itself. A scratch database on BENCH_DATABASE_URL's
 // server, migrated and seeded with a tenant, the service on it (one process, the bench's
 // settings; BENCH_SERVICE_NODE_OPTIONS and the environment's settings apply), then the service
