@@ -29,6 +29,26 @@ async function gql(url: string, key: string, query: string, variables: Record<st
   return (await res.json()) as { data?: any; errors?: Array<{ extensions?: Record<string, any> }> };
 }
 
+/** A raw agent socket authenticated with `key`: `call` sends one request and resolves with its answer. */
+async function rawAgentSocket(url: string, key: string) {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/agents`, { headers: { authorization: `Bearer ${key}` } });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let next = 0;
+  const call = (method: string, params: Record<string, unknown>) =>
+    new Promise<any>((resolve) => {
+      const id = `raw-${++next}`;
+      const onMessage = (data: WebSocket.RawData) => {
+        const message = JSON.parse(data.toString());
+        if (message.id !== id) return;
+        ws.off('message', onMessage);
+        resolve(message);
+      };
+      ws.on('message', onMessage);
+      ws.send(JSON.stringify({ type: 0, id, method, params }));
+    });
+  return { ws, call };
+}
+
 describe('routing end to end', () => {
   describe('agents delegate to peers over the agent WebSocket (agent.pick, agent.report_outcome)', () => {
     let t: TestApp;
@@ -86,21 +106,9 @@ describe('routing end to end', () => {
     it('agent.report_outcomes: many reports in one message, one answer each; a bad report refuses the message and stores nothing', async () => {
       const worker = agentId('batch');
       for (const id of ['batch-a', 'batch-b']) await client(key, worker, id).start();
-      const ws = new WebSocket(`${t.url.replace('http', 'ws')}/agents`, { headers: { authorization: `Bearer ${key}` } });
-      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-      let next = 0;
-      const call = (params: Record<string, unknown>) =>
-        new Promise<any>((resolve) => {
-          const id = `b-${++next}`;
-          const onMessage = (data: WebSocket.RawData) => {
-            const message = JSON.parse(data.toString());
-            if (message.id !== id) return;
-            ws.off('message', onMessage);
-            resolve(message);
-          };
-          ws.on('message', onMessage);
-          ws.send(JSON.stringify({ type: 0, id, method: 'agent.report_outcomes', params }));
-        });
+      const raw = await rawAgentSocket(t.url, key);
+      const ws = raw.ws;
+      const call = (params: Record<string, unknown>) => raw.call('agent.report_outcomes', params);
       const failures = async (instanceId: string) => {
         const [row] = await t.database.db.query<{ n: number }>(
           `select coalesce(c.consecutive_failures, 0) as n from mcp.agent_registrations r
@@ -216,21 +224,7 @@ describe('routing end to end', () => {
       // the same over a raw socket with the stranger's key: agent.pick, the singular
       // agent.report_outcome and the plural agent.report_outcomes, six failures each (more
       // than the threshold): every report is NOT_FOUND and the circuit stays untouched
-      const ws = new WebSocket(`${t.url.replace('http', 'ws')}/agents`, { headers: { authorization: `Bearer ${otherKey}` } });
-      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-      let next = 0;
-      const call = (method: string, params: Record<string, unknown>) =>
-        new Promise<any>((resolve) => {
-          const id = `s-${++next}`;
-          const onMessage = (data: WebSocket.RawData) => {
-            const message = JSON.parse(data.toString());
-            if (message.id !== id) return;
-            ws.off('message', onMessage);
-            resolve(message);
-          };
-          ws.on('message', onMessage);
-          ws.send(JSON.stringify({ type: 0, id, method, params }));
-        });
+      const { ws, call } = await rawAgentSocket(t.url, otherKey);
       try {
         const picked = await call('agent.pick', { agent_id: worker });
         expect(picked).toMatchObject({ type: 3, error: { data: { code: 'NO_HEALTHY_INSTANCE', counts: { instances: 0 } } } });
