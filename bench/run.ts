@@ -8,6 +8,7 @@ import autocannon from 'autocannon';
 import { type FieldNode, type OperationDefinitionNode, parse } from 'graphql';
 import { Client } from 'pg';
 import { adminClosedLoop, seedManifests } from './lib/admin-load';
+import { ADMIN_URL, admin, dbUrl } from './lib/database';
 import { connectFleet, heartbeatClosedLoop, heartbeatFixedRate } from './lib/agents-load';
 import { rawBroadcast, subscribeMany } from './lib/fanout';
 import { pgbench } from './lib/pgbench';
@@ -41,7 +42,6 @@ import { RegistrationStatus } from '../src/registrations/registration.type';
  * Round trips per operation: see lib/round-trips.ts.
  */
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 2000);
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
@@ -171,23 +171,6 @@ const eachRun = (values: number[], digits = 1) => values.map((v) => round(v, dig
 
 const rows: Row[] = [];
 const log = (...args: unknown[]) => console.error('[bench]', ...args);
-
-function dbUrl(name: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-/** Runs `sql` on the server's admin database, or on `url`. */
-async function admin(sql: string, url = ADMIN_URL): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 async function graphql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
   const send = () =>

@@ -63,42 +63,21 @@ describe('loadConfig', () => {
   });
 
   it('reads the routing and circuit knobs with their defaults, and refuses values out of range', () => {
-    expect(loadConfig({})).toMatchObject({
-      routingAffinityEpsilon: 0.25,
-      circuitFailureThreshold: 5,
-      circuitBaseEjectionMs: 30_000,
-      circuitMaxEjectionMs: 300_000,
-      circuitMaxEjectedShare: 0.1,
-      circuitProbeTimeoutMs: 10_000,
-    });
-    expect(
-      loadConfig({
-        ROUTING_AFFINITY_EPSILON: '0.5',
-        CIRCUIT_FAILURE_THRESHOLD: '3',
-        CIRCUIT_BASE_EJECTION_MS: '1000',
-        CIRCUIT_MAX_EJECTION_MS: '1000',
-        CIRCUIT_MAX_EJECTED_SHARE: '0.5',
-        CIRCUIT_PROBE_TIMEOUT_MS: '2000',
-      }),
-    ).toMatchObject({
-      routingAffinityEpsilon: 0.5,
-      circuitFailureThreshold: 3,
-      circuitBaseEjectionMs: 1000,
-      circuitMaxEjectionMs: 1000,
-      circuitMaxEjectedShare: 0.5,
-      circuitProbeTimeoutMs: 2000,
-    });
-    const refused: [string, string][] = [
-      ['ROUTING_AFFINITY_EPSILON', '0'],
-      ['ROUTING_AFFINITY_EPSILON', '11'],
-      ['CIRCUIT_FAILURE_THRESHOLD', '0'],
-      ['CIRCUIT_FAILURE_THRESHOLD', '2.5'],
-      ['CIRCUIT_BASE_EJECTION_MS', '0'],
-      ['CIRCUIT_MAX_EJECTED_SHARE', '1.5'],
-      ['CIRCUIT_MAX_EJECTED_SHARE', '-0.1'],
-      ['CIRCUIT_PROBE_TIMEOUT_MS', 'soon'],
+    // variable, config field, default, a value to set, values refused
+    const knobs: [string, string, number, number, string[]][] = [
+      ['ROUTING_AFFINITY_EPSILON', 'routingAffinityEpsilon', 0.25, 0.5, ['0', '11', 'wide']],
+      ['CIRCUIT_FAILURE_THRESHOLD', 'circuitFailureThreshold', 5, 3, ['0', '2.5', '1001']],
+      ['CIRCUIT_BASE_EJECTION_MS', 'circuitBaseEjectionMs', 30_000, 1000, ['0', '-5']],
+      ['CIRCUIT_MAX_EJECTION_MS', 'circuitMaxEjectionMs', 300_000, 600_000, ['0']],
+      ['CIRCUIT_MAX_EJECTED_SHARE', 'circuitMaxEjectedShare', 0.1, 0.5, ['1.5', '-0.1']],
+      ['CIRCUIT_PROBE_TIMEOUT_MS', 'circuitProbeTimeoutMs', 10_000, 2000, ['0', 'soon']],
     ];
-    for (const [name, value] of refused) expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+    const defaults = loadConfig({}) as unknown as Record<string, number>;
+    for (const [name, field, byDefault, value, refused] of knobs) {
+      expect([name, defaults[field]]).toEqual([name, byDefault]);
+      expect([name, (loadConfig({ [name]: String(value) }) as unknown as Record<string, number>)[field]]).toEqual([name, value]);
+      for (const bad of refused) expect(() => loadConfig({ [name]: bad })).toThrow(new RegExp(name));
+    }
     // the ejection grows from the base up to the maximum: a maximum below the base is refused
     expect(() => loadConfig({ CIRCUIT_BASE_EJECTION_MS: '60000', CIRCUIT_MAX_EJECTION_MS: '30000' })).toThrow(
       /CIRCUIT_MAX_EJECTION_MS must be at least CIRCUIT_BASE_EJECTION_MS/,

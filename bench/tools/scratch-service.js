@@ -6,21 +6,9 @@
 const path = require('path');
 const { spawnSync } = require('child_process');
 const ROOT = path.resolve(__dirname, '..', '..');
-const { Client } = require(ROOT + '/node_modules/pg');
 const { startService } = require(ROOT + '/dist/bench/lib/service');
 const { seedTenant } = require(ROOT + '/dist/bench/lib/seed');
-
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-
-async function admin(sql) {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
+const { admin, dbUrl } = require(ROOT + '/dist/bench/lib/database');
 
 /**
  * Runs `run({ db, seeded, service })` on a scratch database named `${prefix}_${pid}`;
@@ -29,7 +17,7 @@ async function admin(sql) {
 async function withScratchService(prefix, run, prepare) {
   const name = `${prefix}_${process.pid}`;
   await admin(`create database ${name}`);
-  const db = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
+  const db = dbUrl(name);
   let service;
   try {
     const migrated = spawnSync(process.execPath, [path.join(ROOT, 'dist/src/db/migrate-cli.js')], {
